@@ -1,0 +1,17 @@
+#include "libs/core/clock.h"
+
+namespace civic {
+
+SystemClock* SystemClock::Get() {
+  static auto* clock = new SystemClock();  // intentionally leaked: used until exit
+  return clock;
+}
+
+absl::TimeZone VietnamTimeZone() {
+  absl::TimeZone tz;
+  if (absl::LoadTimeZone("Asia/Ho_Chi_Minh", &tz)) return tz;
+  // Machines without tzdata: Vietnam has had no DST since 1975, so a fixed offset is exact.
+  return absl::FixedTimeZone(7 * 3600);
+}
+
+}  // namespace civic

@@ -1,0 +1,41 @@
+#include "libs/rpc/channel.h"
+
+#include <chrono>
+
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+
+namespace civic::rpc {
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ChannelOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  if (!options.idempotent_methods.empty()) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& m : options.idempotent_methods) {
+      std::vector<std::string> parts = absl::StrSplit(m, '/');
+      names.push_back({{"service", parts[0]}, {"method", parts.size() > 1 ? parts[1] : ""}});
+    }
+    nlohmann::json config = {
+        {"methodConfig",
+         {{{"name", names},
+           {"retryPolicy",
+            {{"maxAttempts", 4},
+             {"initialBackoff", "0.1s"},
+             {"maxBackoff", "1s"},
+             {"backoffMultiplier", 2},
+             {"retryableStatusCodes", {"UNAVAILABLE"}}}}}}}};
+    args.SetServiceConfigJSON(config.dump());
+  }
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+}
+
+}  // namespace civic::rpc
