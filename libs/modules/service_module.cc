@@ -1,0 +1,51 @@
+#include "libs/modules/service_module.h"
+
+#include "libs/core/log.h"
+#include "libs/core/status.h"
+
+namespace civic::modules {
+
+void AddressBook::Publish(const std::string& name, const std::string& address) {
+  std::lock_guard lock(mu_);
+  addresses_[name] = address;
+}
+
+std::string AddressBook::Lookup(const std::string& name, const std::string& configured) const {
+  std::lock_guard lock(mu_);
+  auto it = addresses_.find(name);
+  return it == addresses_.end() ? configured : it->second;
+}
+
+std::map<std::string, std::string> AddressBook::All() const {
+  std::lock_guard lock(mu_);
+  return addresses_;
+}
+
+absl::Status ServiceModule::OpenStore(std::vector<std::string> keyspaces) {
+  CIVIC_ASSIGN_OR_RETURN(store_, storage::Store::Open({.path = context_.data_dir / name_,
+                                                       .column_families = std::move(keyspaces)}));
+  return absl::OkStatus();
+}
+
+absl::Status ServiceModule::Serve(const std::string& listen,
+                                  std::vector<grpc::Service*> services,
+                                  std::vector<std::string> health_names) {
+  CIVIC_ASSIGN_OR_RETURN(server_, rpc::Server::Start({.listen = listen,
+                                                      .services = std::move(services),
+                                                      .health_names = std::move(health_names)}));
+  context_.addresses->Publish(name_, server_->address());
+  server_->SetServing(true);
+  CIVIC_LOG_INFO("{} serving gRPC on {}", name_, server_->address());
+  return absl::OkStatus();
+}
+
+void ServiceModule::BeginShutdown() {
+  if (server_) server_->SetServing(false);
+}
+
+void ServiceModule::StopServer(absl::Duration grace) {
+  if (server_) server_->Shutdown(grace);
+  server_.reset();
+}
+
+}  // namespace civic::modules

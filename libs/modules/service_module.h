@@ -1,0 +1,71 @@
+// What every service module shares: where data lives, the address book of services
+// running in this process, and the wiring of a gRPC service (its store under
+// <data>/<name>, its server with health, and publication of its bound address).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "libs/core/clock.h"
+#include "libs/modules/modules.h"
+#include "libs/rpc/server.h"
+#include "libs/storage/store.h"
+
+namespace civic::modules {
+
+// Addresses of the gRPC services started in this process, by module name. A module
+// looks its peers up here first (they may be on ephemeral ports) and falls back to its
+// configured address when the peer runs elsewhere. Thread-safe.
+class AddressBook {
+ public:
+  void Publish(const std::string& name, const std::string& address);
+  // The published address of `name`, else `configured`.
+  std::string Lookup(const std::string& name, const std::string& configured) const;
+  std::map<std::string, std::string> All() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> addresses_;
+};
+
+struct Context {
+  std::filesystem::path data_dir;     // each service's store lives in <data_dir>/<name>
+  std::filesystem::path shared_data;  // reference data: boundaries, categories, agencies
+  const Clock* clock = nullptr;
+  AddressBook* addresses = nullptr;
+};
+
+class ServiceModule : public Module {
+ public:
+  void BeginShutdown() override;
+
+ protected:
+  ServiceModule(std::string name, const Context& context)
+      : name_(std::move(name)), context_(context) {}
+
+  // Opens <data_dir>/<name> with the given keyspaces.
+  absl::Status OpenStore(std::vector<std::string> keyspaces);
+  // Starts the gRPC server, publishes its address and reports SERVING.
+  absl::Status Serve(const std::string& listen, std::vector<grpc::Service*> services,
+                     std::vector<std::string> health_names);
+  // Stops the server (after NOT_SERVING), waiting up to `grace` for calls in flight.
+  void StopServer(absl::Duration grace);
+  // Closes the store; call after everything using it has stopped.
+  void CloseStore() { store_.reset(); }
+
+  storage::Store* store() { return store_.get(); }
+  const Context& context() const { return context_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  Context context_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<rpc::Server> server_;
+};
+
+}  // namespace civic::modules

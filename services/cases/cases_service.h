@@ -1,0 +1,52 @@
+// The cases gRPC API: unary calls run on a worker pool; Subscribe streams the change
+// feed to consumers (notify, analytics), replaying from their cursor and then live.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "civic/cases/v1/cases.grpc.pb.h"
+#include "libs/core/worker_pool.h"
+#include "services/cases/cases_logic.h"
+
+namespace civic::cases {
+
+class FeedStream;
+struct FeedStreamHandle;
+
+class CasesService final : public v1::CasesService::CallbackService {
+ public:
+  CasesService(CasesLogic* logic, int workers);
+  ~CasesService() override;
+
+  grpc::ServerUnaryReactor* OpenCase(grpc::CallbackServerContext* context,
+                                     const v1::OpenCaseRequest* request,
+                                     v1::Case* response) override;
+  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context,
+                                    const v1::GetCaseRequest* request,
+                                    v1::Case* response) override;
+  grpc::ServerUnaryReactor* GetCaseByReport(grpc::CallbackServerContext* context,
+                                            const v1::GetCaseByReportRequest* request,
+                                            v1::Case* response) override;
+  grpc::ServerWriteReactor<common::v1::CaseEvent>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const common::v1::SubscribeRequest* request) override;
+
+  // Ends every open Subscribe stream (UNAVAILABLE, so consumers reconnect elsewhere or
+  // later) and refuses new ones; called before the server shuts down, since streams
+  // would otherwise hold the shutdown for its whole grace period.
+  void CloseStreams();
+
+ private:
+  friend class FeedStream;
+  void Forget(const std::shared_ptr<FeedStreamHandle>& handle);
+
+  CasesLogic* logic_;
+  WorkerPool pool_;
+  std::mutex streams_mu_;
+  std::set<std::shared_ptr<FeedStreamHandle>> streams_;
+  bool closing_ = false;
+};
+
+}  // namespace civic::cases

@@ -1,0 +1,26 @@
+// Wiring of the cases service into civicd: config, store, gRPC server.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "libs/modules/service_module.h"
+
+namespace civic::cases {
+
+struct CasesConfig {
+  std::string listen = "127.0.0.1:7103";
+  int workers = 8;
+
+  template <typename V>
+  void Visit(V& v) {
+    v("listen", listen, "gRPC address; port 0 picks a free one");
+    v("workers", workers, "threads doing synced writes; more lets RocksDB group-commit");
+  }
+  absl::Status Validate() const;
+};
+
+// The module spec for civicd's manager. `context` must outlive the module.
+modules::ModuleSpec CasesModuleSpec(const CasesConfig& config, const modules::Context& context);
+
+}  // namespace civic::cases

@@ -1,0 +1,26 @@
+// Every metric intake exports, in one place.
+#pragma once
+
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+
+namespace civic::intake {
+
+struct IntakeMetrics {
+  // Reports by outcome: accepted, replayed, invalid, failed.
+  prometheus::Counter& accepted;
+  prometheus::Counter& replayed;
+  prometheus::Counter& invalid;
+  prometheus::Counter& failed;
+  // Outbox: reports forwarded to cases, failed attempts (retried), parked as undeliverable.
+  prometheus::Counter& forwarded;
+  prometheus::Counter& forward_retries;
+  prometheus::Counter& dead_lettered;
+  // Reports stored but not yet forwarded.
+  prometheus::Gauge& outbox_pending;
+
+  // The process-wide instance, registered in civic::metrics::Registry().
+  static IntakeMetrics& Get();
+};
+
+}  // namespace civic::intake

@@ -1,0 +1,98 @@
+#include "services/intake/module.h"
+
+#include "libs/config/config.h"
+#include "libs/core/status.h"
+#include "libs/rpc/channel.h"
+#include "services/intake/catalog.h"
+#include "services/intake/intake_service.h"
+#include "services/intake/outbox.h"
+
+namespace civic::intake {
+namespace {
+
+class IntakeModule final : public modules::ServiceModule {
+ public:
+  IntakeModule(const IntakeConfig& config, const modules::Context& context)
+      : ServiceModule("intake", context), config_(config) {}
+
+  absl::Status Start() override {
+    CIVIC_ASSIGN_OR_RETURN(catalog_, Catalog::Load(context().shared_data / "categories.json"));
+    CIVIC_RETURN_IF_ERROR(OpenStore(IntakeKeyspaces()));
+    logic_ = std::make_unique<IntakeLogic>(
+        store(), catalog_.get(), context().clock,
+        IntakeLimits{.max_description_chars = config_.max_description_chars,
+                     .tracking_prefix = config_.tracking_prefix});
+
+    const absl::Duration timeout = absl::Milliseconds(config_.peer_timeout_ms);
+    routing_ = MakeRoutingClient(
+        rpc::MakeChannel(context().addresses->Lookup("routing", config_.routing_address),
+                         {.idempotent_methods = {"civic.routing.v1.RoutingService/Route"}}),
+        timeout);
+    cases_ = MakeCasesClient(
+        rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address),
+                         {.idempotent_methods = {"civic.cases.v1.CasesService/OpenCase",
+                                                 "civic.cases.v1.CasesService/GetCaseByReport"}}),
+        timeout);
+    outbox_ = std::make_unique<Outbox>(store(), logic_.get(), routing_.get(), cases_.get(),
+                                       OutboxOptions{});
+    outbox_->Start();
+    service_ = std::make_unique<IntakeService>(logic_.get(), outbox_.get(), cases_.get(),
+                                               config_.workers);
+    return Serve(config_.listen, {service_.get()}, {v1::IntakeService::service_full_name()});
+  }
+
+  void Stop(absl::Duration grace) override {
+    StopServer(grace);
+    if (outbox_) outbox_->Stop();
+    service_.reset();
+    outbox_.reset();
+    logic_.reset();
+    CloseStore();
+  }
+
+ private:
+  IntakeConfig config_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<IntakeLogic> logic_;
+  std::unique_ptr<RoutingClient> routing_;
+  std::unique_ptr<CasesClient> cases_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<IntakeService> service_;
+};
+
+}  // namespace
+
+absl::Status IntakeConfig::Validate() const {
+  CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(listen, "intake.listen"));
+  CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(routing_address, "intake.routing_address"));
+  CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(cases_address, "intake.cases_address"));
+  if (workers < 1 || workers > 256) {
+    return absl::InvalidArgumentError("config intake.workers: must be 1..256");
+  }
+  if (peer_timeout_ms < 10) {
+    return absl::InvalidArgumentError("config intake.peer_timeout_ms: must be at least 10");
+  }
+  if (max_description_chars < 1) {
+    return absl::InvalidArgumentError("config intake.max_description_chars: must be positive");
+  }
+  if (tracking_prefix.size() < 2 || tracking_prefix.size() > 4) {
+    return absl::InvalidArgumentError("config intake.tracking_prefix: must be 2-4 letters");
+  }
+  for (char c : tracking_prefix) {
+    if (c < 'A' || c > 'Z') {
+      return absl::InvalidArgumentError(
+          "config intake.tracking_prefix: must be upper-case letters A-Z");
+    }
+  }
+  return absl::OkStatus();
+}
+
+modules::ModuleSpec IntakeModuleSpec(const IntakeConfig& config, const modules::Context& context) {
+  return {.name = "intake",
+          .deps = {"metrics", "routing", "cases"},
+          .factory = [config, &context]() -> absl::StatusOr<std::unique_ptr<modules::Module>> {
+            return std::make_unique<IntakeModule>(config, context);
+          }};
+}
+
+}  // namespace civic::intake

@@ -1,0 +1,27 @@
+// Wiring of the routing service into civicd: config, reference data, gRPC server.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "libs/modules/service_module.h"
+
+namespace civic::routing {
+
+struct RoutingConfig {
+  std::string listen = "127.0.0.1:7102";
+  std::string triage_unit_id = "ioc.triage";
+
+  template <typename V>
+  void Visit(V& v) {
+    v("listen", listen, "gRPC address; port 0 picks a free one");
+    v("triage_unit_id", triage_unit_id,
+      "unit receiving reports outside every covered province");
+  }
+  absl::Status Validate() const;
+};
+
+modules::ModuleSpec RoutingModuleSpec(const RoutingConfig& config,
+                                      const modules::Context& context);
+
+}  // namespace civic::routing
