@@ -14,7 +14,7 @@ namespace civic {
 
 // Configures the process logger: level ("debug", "info", "warn", "error") and format.
 // Logs go to stderr; each line carries time, level and the emitting module.
-void InitLogging(std::string_view level);
+void InitLogging(absl::string_view level);
 
 // Wraps personal data (names, phones, e-mails, exact locations of private reports).
 // Formatting it always yields "<redacted>"; the value is reachable only through value().

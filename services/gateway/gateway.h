@@ -1,0 +1,58 @@
+// The HTTP/JSON front door of CivicDesk: serves the routes the backends declare with
+// google.api.http and forwards each request as a unary gRPC call, so citizens' apps
+// need nothing but HTTP and JSON.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/status.h"
+#include "services/gateway/gateway_config.h"
+
+namespace civic::gateway {
+
+// Full gRPC service name (e.g. "civic.intake.v1.IntakeService") -> channel to it.
+using Backends = std::map<std::string, std::shared_ptr<grpc::Channel>>;
+
+namespace internal {
+class GatewayImpl;
+}  // namespace internal
+
+// Serves HTTP/1.1 (keep-alive) on config.http_listen with config.threads I/O threads:
+//   GET /healthz      -> 200 "ok" while running (503 while stopping);
+//   routed requests   -> the backend's answer as proto3 JSON (snake_case names), or an
+//                        application/problem+json document (see problem.h);
+//   anything else     -> 404 problem, or 405 with Allow when only the method is wrong.
+// Every response carries X-Request-Id (the client's when it is 1..128 characters of
+// [A-Za-z0-9._-], else a fresh sortable id), which is also sent to the backend as
+// "x-request-id" metadata. A client may shorten or lengthen the backend deadline with
+// X-Timeout-Ms (1..60000); otherwise config.default_timeout_ms applies.
+// Start and Stop are not thread-safe with each other; everything else is internal.
+class Gateway {
+ public:
+  Gateway(GatewayConfig config, Backends backends);
+  ~Gateway();  // stops if running
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Builds the routes from the backends' generated descriptors (see RouteTable::Build
+  // for its errors), binds the listener and starts the I/O threads. INVALID_ARGUMENT for
+  // a bad config, UNAVAILABLE when the address cannot be bound, FAILED_PRECONDITION
+  // when called twice.
+  absl::Status Start();
+
+  // The bound HTTP port, after a successful Start; 0 before.
+  int port() const;
+
+  // Stops accepting, closes idle connections, lets requests in flight finish (up to 5 s,
+  // then cancels their backend calls), and joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  std::unique_ptr<internal::GatewayImpl> impl_;
+};
+
+}  // namespace civic::gateway

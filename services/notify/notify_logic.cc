@@ -1,0 +1,77 @@
+#include "services/notify/notify_logic.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/ids.h"
+#include "libs/core/status.h"
+#include "libs/storage/store.h"
+
+namespace civic::notify {
+namespace {
+
+std::string Key(const std::string& tracking_code, uint64_t sequence) {
+  return absl::StrCat(tracking_code, "\x1f", storage::EncodeUint64(sequence));
+}
+
+// Templates, Vietnamese first. Only what the event says, never personal data.
+void FillOpened(const common::v1::CaseEvent& event, v1::Message& m) {
+  const std::string& unit_vi =
+      event.unit().name_vi().empty() ? event.unit().id() : event.unit().name_vi();
+  const std::string& unit_en =
+      event.unit().name_en().empty() ? event.unit().id() : event.unit().name_en();
+  if (m.language() == "en") {
+    m.set_subject(absl::StrCat("Report ", event.tracking_code(), " received"));
+    m.set_body(absl::StrCat("Thank you. Your report ", event.tracking_code(),
+                            " has been received and sent to ", unit_en,
+                            ". We will tell you when it changes."));
+  } else {
+    m.set_subject(absl::StrCat("Đã tiếp nhận phản ánh ", event.tracking_code()));
+    m.set_body(absl::StrCat("Cảm ơn bạn. Phản ánh ", event.tracking_code(),
+                            " đã được tiếp nhận và chuyển đến ", unit_vi,
+                            ". Chúng tôi sẽ báo khi có cập nhật."));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> NotifyKeyspaces() { return {kMessagesCf, kMetaCf}; }
+
+absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
+                                storage::Batch& batch) const {
+  if (event.type() != common::v1::CASE_EVENT_TYPE_OPENED) return absl::OkStatus();
+  v1::Message m;
+  m.set_message_id(absl::StrCat("msg-", event.sequence()));
+  m.set_tracking_code(event.tracking_code());
+  m.set_case_id(event.case_id());
+  m.set_event_sequence(event.sequence());
+  m.set_template_("case_opened");
+  m.set_language(event.language() == "en" ? "en" : "vi");
+  FillOpened(event, m);
+  *m.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      absl::ToUnixNanos(clock_->Now()));
+  batch.Put(kMessagesCf, Key(event.tracking_code(), event.sequence()), m.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Message>> NotifyLogic::List(
+    const std::string& tracking_code) const {
+  std::vector<v1::Message> out;
+  const std::string code = NormalizeTrackingCode(tracking_code);
+  if (code.empty()) return out;
+  absl::Status parse = absl::OkStatus();
+  CIVIC_RETURN_IF_ERROR(store_->Scan(kMessagesCf, absl::StrCat(code, "\x1f"), "",
+                                     [&](absl::string_view, absl::string_view value) {
+                                       v1::Message m;
+                                       if (!m.ParseFromArray(value.data(),
+                                                             static_cast<int>(value.size()))) {
+                                         parse = absl::DataLossError("unreadable message");
+                                         return false;
+                                       }
+                                       out.push_back(std::move(m));
+                                       return true;
+                                     }));
+  CIVIC_RETURN_IF_ERROR(parse);
+  return out;
+}
+
+}  // namespace civic::notify

@@ -1,0 +1,76 @@
+#include "services/notify/notify_logic.h"
+
+#include <catch2/catch.hpp>
+
+#include "libs/core/ids.h"
+#include "libs/storage/test_dir.h"
+
+namespace civic::notify {
+namespace {
+
+common::v1::CaseEvent Opened(uint64_t seq, const std::string& code, const std::string& lang) {
+  common::v1::CaseEvent e;
+  e.set_sequence(seq);
+  e.set_type(common::v1::CASE_EVENT_TYPE_OPENED);
+  e.set_case_id("case-1");
+  e.set_tracking_code(code);
+  e.set_language(lang);
+  e.mutable_unit()->set_id("hcm.district_pc.760");
+  e.mutable_unit()->set_name_vi("UBND Quận 1");
+  e.mutable_unit()->set_name_en("District 1 People's Committee");
+  return e;
+}
+
+TEST_CASE("an opened case gives the citizen one message in their language", "[notify]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  const std::string vi = NewTrackingCode("PA", clock.Now());
+  const std::string en = NewTrackingCode("PA", clock.Now());
+  storage::Batch batch(store.get());
+  REQUIRE(logic.Apply(Opened(7, vi, "vi"), batch).ok());
+  REQUIRE(logic.Apply(Opened(8, en, "en"), batch).ok());
+  common::v1::CaseEvent other = Opened(9, vi, "vi");
+  other.set_type(common::v1::CASE_EVENT_TYPE_REPLIED);
+  REQUIRE(logic.Apply(other, batch).ok());
+  REQUIRE(store->Write(batch).ok());
+
+  auto messages = logic.List(vi);
+  REQUIRE(messages->size() == 1);
+  REQUIRE(messages->at(0).body() ==
+          "Cảm ơn bạn. Phản ánh " + vi +
+              " đã được tiếp nhận và chuyển đến UBND Quận 1. Chúng tôi sẽ báo khi có cập nhật.");
+  REQUIRE(messages->at(0).event_sequence() == 7);
+  std::string lower = en;
+  for (char& c : lower) c = static_cast<char>(std::tolower(c));
+  auto english = logic.List(lower);  // codes are case-insensitive
+  REQUIRE(english->size() == 1);
+  REQUIRE(english->at(0).subject() == "Report " + en + " received");
+  REQUIRE(logic.List("nope")->empty());
+}
+
+TEST_CASE("applying the same event twice leaves one message", "[notify]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  for (int i = 0; i < 2; ++i) {
+    storage::Batch batch(store.get());
+    REQUIRE(logic.Apply(Opened(3, "PA-2611-K7Q3M-9X", "vi"), batch).ok());
+    REQUIRE(store->Write(batch).ok());
+  }
+  int n = 0;
+  REQUIRE(store->Scan(kMessagesCf, "", "", [&](absl::string_view, absl::string_view v) {
+    v1::Message m;
+    REQUIRE(m.ParseFromArray(v.data(), static_cast<int>(v.size())));
+    REQUIRE(m.body().find("UBND Quận 1") != std::string::npos);
+    REQUIRE(m.subject() == "Đã tiếp nhận phản ánh PA-2611-K7Q3M-9X");
+    ++n;
+    return true;
+  }).ok());
+  REQUIRE(n == 1);
+}
+
+}  // namespace
+}  // namespace civic::notify

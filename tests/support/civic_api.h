@@ -1,0 +1,107 @@
+// What the end-to-end tests say to civicd's gateway, and with which data: sample
+// reports turned into SubmitReportRequest JSON, typed calls to the public HTTP API,
+// and waits for the asynchronous pipeline (routing, cases, notify, analytics).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/time/time.h"
+#include "tests/support/http_client.h"
+
+namespace civic::testing {
+
+// One line of shared/data/reports-sample.jsonl.
+struct SampleReport {
+  std::string id;             // "RPT-190902-00001"
+  std::string category;       // "traffic.pothole"
+  std::string ward_code;      // _truth.ward_code
+  std::string ward_name;      // _truth.ward_name
+  std::string district_code;  // _truth.district_code
+  nlohmann::json request;     // the civic.intake.v1.SubmitReportRequest, proto3 JSON
+};
+
+// The first `count` sample reports (all when count is larger). Throws
+// std::runtime_error when the file cannot be read.
+std::vector<SampleReport> LoadSampleReports(std::size_t count);
+
+// Maps a sample line to SubmitReportRequest JSON: category, description, lat/lon →
+// location, address_text → address, channel "app" → "CHANNEL_APP" (etc.),
+// reporter → contact + anonymous, attributes stringified (arrays joined with ","),
+// lang → language, id → client_request_id.
+nlohmann::json ToSubmitRequest(const nlohmann::json& sample);
+
+// A proto3-JSON uint64/int64 field (a string such as "150", or a number); 0 when the
+// field is absent (proto3 omits default values) or unparsable.
+std::uint64_t JsonUint64(const nlohmann::json& object, const std::string& key);
+
+// A string field, "" when absent.
+std::string JsonString(const nlohmann::json& object, const std::string& key);
+
+struct SubmitResult {
+  HttpResponse response;
+  std::string tracking_code;  // "" unless 200 with a tracking code
+  bool replayed = false;
+};
+
+// POST /v1/reports.
+SubmitResult SubmitReport(const HttpClient& gateway, const nlohmann::json& request);
+
+// GET /v1/reports/{code}: the ReportStatus, or nullopt unless 200 with a JSON object.
+std::optional<nlohmann::json> GetReportStatus(const HttpClient& gateway,
+                                              const std::string& tracking_code);
+
+// GET /v1/reports/{code}/messages: the messages (possibly empty), or nullopt unless
+// 200 with a JSON object.
+std::optional<nlohmann::json> ListMessages(const HttpClient& gateway,
+                                           const std::string& tracking_code);
+
+struct CaseCounts {
+  std::uint64_t total_opened = 0;
+  std::uint64_t feed_sequence = 0;
+  // (category, district_code) → opened; rows with zero counts are left out.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> opened;
+};
+
+// GET /v1/analytics/case-counts (no filters), or nullopt unless 200 with JSON.
+std::optional<CaseCounts> GetCaseCounts(const HttpClient& gateway);
+
+// (category, _truth.district_code) → how many of `samples` there are.
+std::map<std::pair<std::string, std::string>, std::uint64_t> ExpectedCounts(
+    const std::vector<SampleReport>& samples);
+
+// Result of waiting for many reports at once.
+struct PipelineWait {
+  // Last answer seen per tracking code (status object, or messages object).
+  std::map<std::string, nlohmann::json> last_seen;
+  // Codes whose condition did not hold by the deadline, in submission order.
+  std::vector<std::string> pending;
+
+  bool ok() const { return pending.empty(); }
+  // The pending codes with their last answers, for failure messages.
+  std::string DescribePending() const;
+};
+
+// Waits until every code's ReportStatus has a case (case_id set), status `status`
+// and a unit id. All codes share one deadline `timeout` from now.
+PipelineWait WaitForCases(const HttpClient& gateway, const std::vector<std::string>& codes,
+                          absl::Duration timeout, const std::string& status = "new");
+
+// Waits until every code has at least one message. Shares one deadline.
+PipelineWait WaitForMessages(const HttpClient& gateway, const std::vector<std::string>& codes,
+                             absl::Duration timeout);
+
+// Waits until analytics reports total_opened >= `at_least`; returns the last counts
+// seen (nullopt when analytics never answered).
+std::optional<CaseCounts> WaitForTotalOpened(const HttpClient& gateway,
+                                             std::uint64_t at_least,
+                                             absl::Duration timeout);
+
+}  // namespace civic::testing
