@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
                                                e.what()));
   }
   server->exposer_->RegisterCollectable(Registry());
-  server->exposer_->RegisterCollectable(MakeProcessCollector());
+  server->process_ = MakeProcessCollector();
+  server->exposer_->RegisterCollectable(server->process_);
   const auto ports = server->exposer_->GetListeningPorts();
   if (ports.empty()) return absl::UnavailableError("metrics: no listening port");
   server->port_ = ports.front();

@@ -23,6 +23,8 @@ class MetricsServer {
 
  private:
   std::unique_ptr<prometheus::Exposer> exposer_;
+  // The exposer holds collectables by weak_ptr: keep ours alive here.
+  std::shared_ptr<prometheus::Collectable> process_;
   int port_ = 0;
 };
 

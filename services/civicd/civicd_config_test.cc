@@ -70,7 +70,7 @@ TEST_CASE("validation catches bad values before anything starts", "[civicd][conf
   REQUIRE_FALSE(other.Validate().ok());
 }
 
-TEST_CASE("--ephemeral-ports moves every listener to a free loopback port",
+TEST_CASE("the ephemeral-ports flag moves every listener to a free loopback port",
           "[civicd][config]") {
   CivicdConfig config;
   Flags flags;

@@ -186,10 +186,9 @@ absl::Status GetString(const Json& properties, const char* key, std::string* out
   return absl::OkStatus();
 }
 
-// Fills the record fields `level` requires from the feature properties. Names follow
-// the ward files, whatever level matched: the ward's short name ("Bến Nghé") but the
-// district's and province's full names ("Quận 1", "Thành phố Hồ Chí Minh"), which the
-// district and province files carry as name_full.
+// Fills the record fields `level` requires from the feature properties. Every level
+// uses the official full form a citizen reads on a letter: "Phường Bến Nghé",
+// "Quận 1", "Thành phố Hồ Chí Minh" (name_full; name when a file lacks it).
 absl::Status ParseProperties(const Json& properties, Level level, ParsedFeature* out) {
   if (!properties.is_object()) {
     return absl::InvalidArgumentError("properties must be an object");
@@ -199,7 +198,7 @@ absl::Status ParseProperties(const Json& properties, Level level, ParsedFeature*
   std::string name;
   if (absl::Status st = GetString(properties, "code", &code); !st.ok()) return st;
   out->key = code;
-  if (level == Level::kWard || !GetString(properties, "name_full", &name).ok()) {
+  if (!GetString(properties, "name_full", &name).ok()) {
     if (absl::Status st = GetString(properties, "name", &name); !st.ok()) return st;
   }
   if (level == Level::kProvince) {

@@ -102,14 +102,14 @@ TEST_CASE("Landmarks from the data README resolve to their wards", "[geo]") {
     const char* province_code;
   };
   const Landmark kLandmarks[] = {
-      {"Huế citadel", 16.4698, 107.5786, "19765", "Thuận Thành", "Thành phố Huế", "46"},
-      {"Chợ Bến Thành", 10.7725, 106.6980, "26743", "Bến Thành", "Quận 1", "79"},
-      {"Nhà thờ Đức Bà", 10.77978, 106.69902, "26740", "Bến Nghé", "Quận 1", "79"},
-      {"Lăng Chủ tịch Hồ Chí Minh", 21.03673, 105.83466, "00019", "Điện Biên",
+      {"Huế citadel", 16.4698, 107.5786, "19765", "Phường Thuận Thành", "Thành phố Huế", "46"},
+      {"Chợ Bến Thành", 10.7725, 106.6980, "26743", "Phường Bến Thành", "Quận 1", "79"},
+      {"Nhà thờ Đức Bà", 10.77978, 106.69902, "26740", "Phường Bến Nghé", "Quận 1", "79"},
+      {"Lăng Chủ tịch Hồ Chí Minh", 21.03673, 105.83466, "00019", "Phường Điện Biên",
        "Quận Ba Đình", "01"},
-      {"Hồ Hoàn Kiếm", 21.02875, 105.85228, "00070", "Hàng Trống", "Quận Hoàn Kiếm",
+      {"Hồ Hoàn Kiếm", 21.02875, 105.85228, "00070", "Phường Hàng Trống", "Quận Hoàn Kiếm",
        "01"},
-      {"Chợ Đông Ba", 16.47303, 107.58774, "19768", "Phú Hòa", "Thành phố Huế", "46"},
+      {"Chợ Đông Ba", 16.47303, 107.58774, "19768", "Phường Phú Hòa", "Thành phố Huế", "46"},
       {"Tân Sơn Nhất", 10.8188, 106.6520, "27007", "Phường 15", "Quận Tân Bình", "79"},
   };
   const GeoIndex& index = Index();
@@ -126,7 +126,7 @@ TEST_CASE("Landmarks from the data README resolve to their wards", "[geo]") {
 TEST_CASE("Chợ Bến Thành resolves to all six fields", "[geo]") {
   const AdminArea area = Index().Resolve(10.7725, 106.6980);
   CHECK(area.ward_code() == "26743");
-  CHECK(area.ward_name() == "Bến Thành");
+  CHECK(area.ward_name() == "Phường Bến Thành");
   CHECK(area.district_code() == "760");
   CHECK(area.district_name() == "Quận 1");
   CHECK(area.province_code() == "79");

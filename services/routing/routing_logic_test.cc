@@ -108,7 +108,7 @@ TEST_CASE("A pothole at Chợ Bến Thành goes to UBND Quận 1", "[routing]") 
   CHECK(d.unit().name_vi() == "UBND Quận 1");
   CHECK(d.unit().name_en() == "District 1 People's Committee");
   CHECK(d.area().ward_code() == "26743");
-  CHECK(d.area().ward_name() == "Bến Thành");
+  CHECK(d.area().ward_name() == "Phường Bến Thành");
   CHECK(d.area().district_code() == "760");
   CHECK(d.area().province_code() == "79");
   CHECK(d.priority() == civic::common::v1::PRIORITY_HIGH);
