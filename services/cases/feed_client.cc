@@ -48,4 +48,18 @@ void CaseFeedSource::Cancel() {
   if (active_ != nullptr) active_->TryCancel();
 }
 
+std::unique_ptr<storage::FeedConsumer> MakeCaseFeedConsumer(
+    std::string name, storage::Store* store, std::string cursor_cf,
+    std::shared_ptr<grpc::Channel> cases_channel,
+    std::function<absl::Status(const common::v1::CaseEvent&, storage::Batch&)> apply) {
+  auto source = std::make_unique<CaseFeedSource>(std::move(cases_channel), name);
+  return std::make_unique<storage::FeedConsumer>(
+      std::move(name), store, std::move(cursor_cf), std::move(source),
+      [apply = std::move(apply)](uint64_t, const std::string& payload, storage::Batch& batch) {
+        common::v1::CaseEvent event;
+        if (!event.ParseFromString(payload)) return absl::DataLossError("unreadable case event");
+        return apply(event, batch);
+      });
+}
+
 }  // namespace civic::cases

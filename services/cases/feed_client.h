@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "civic/common/v1/events.pb.h"
 #include "libs/storage/feed_consumer.h"
 
 namespace civic::cases {
@@ -29,5 +30,13 @@ class CaseFeedSource final : public storage::FeedSource {
   grpc::ClientContext* active_ = nullptr;
   bool cancelled_ = false;
 };
+
+// A consumer applying the cases feed to `store` exactly once, keeping its cursor in
+// `cursor_cf`: `apply` adds one event's effects to the batch (see FeedConsumer::Apply).
+// An unreadable event is DATA_LOSS and is retried, never skipped.
+std::unique_ptr<storage::FeedConsumer> MakeCaseFeedConsumer(
+    std::string name, storage::Store* store, std::string cursor_cf,
+    std::shared_ptr<grpc::Channel> cases_channel,
+    std::function<absl::Status(const common::v1::CaseEvent&, storage::Batch&)> apply);
 
 }  // namespace civic::cases

@@ -19,14 +19,10 @@ class NotifyModule final : public modules::ServiceModule {
   absl::Status Start() override {
     CIVIC_RETURN_IF_ERROR(OpenStore(NotifyKeyspaces()));
     logic_ = std::make_unique<NotifyLogic>(store(), context().clock);
-    consumer_ = std::make_unique<storage::FeedConsumer>(
+    consumer_ = cases::MakeCaseFeedConsumer(
         "notify", store(), kMetaCf,
-        std::make_unique<cases::CaseFeedSource>(
-            rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address)),
-            "notify"),
-        [this](uint64_t, const std::string& payload, storage::Batch& batch) {
-          common::v1::CaseEvent event;
-          if (!event.ParseFromString(payload)) return absl::DataLossError("unreadable event");
+        rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address)),
+        [this](const common::v1::CaseEvent& event, storage::Batch& batch) {
           return logic_->Apply(event, batch);
         });
     CIVIC_RETURN_IF_ERROR(consumer_->Start());
