@@ -2,6 +2,7 @@
 // calls go through grpc::GenericStub's callback API and their completions are posted
 // back to the session's strand, so an I/O thread never waits on a backend.
 #include "services/gateway/gateway.h"
+#include "services/gateway/metrics.h"
 
 #include <algorithm>
 #include <atomic>
@@ -184,6 +185,9 @@ class GatewayImpl {
     return it == stubs_.end() ? nullptr : it->second.get();
   }
   bool stopping() const { return stopping_.load(); }
+  // Health answers 503 from here on, so load balancers move away before Stop().
+  void BeginDrain() { draining_ = true; }
+  bool draining() const { return draining_.load(); }
   CallTracker& calls() { return calls_; }
   void Unregister(Session* session) {
     std::lock_guard lock(sessions_mu_);
@@ -208,6 +212,7 @@ class GatewayImpl {
   std::atomic<bool> started_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   std::atomic<int> port_{0};
 
   net::io_context ioc_;
@@ -334,7 +339,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (path == "/healthz") {
       exchange_.route = "/healthz";
       if (request_.method() != http::verb::get) return SendMethodNotAllowed({"GET"});
-      if (gateway_->stopping()) return SendText(http::status::service_unavailable, "stopping\n");
+      if (gateway_->stopping() || gateway_->draining()) {
+        return SendText(http::status::service_unavailable, "draining\n");
+      }
       return SendText(http::status::ok, "ok\n");
     }
 
@@ -479,6 +486,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // Never the query string or the body: they can hold personal data.
     CIVIC_LOG_INFO("http {} {} {} {:.1f}ms id={}", exchange_.method, exchange_.route,
                    res.result_int(), ms, exchange_.request_id);
+    RecordRequest(std::string(exchange_.method), std::string(exchange_.route),
+                  res.result_int(), ms / 1000);
     response_ = std::move(res);
     stream_.expires_after(kWriteTimeout);
     http::async_write(stream_, response_,
@@ -637,5 +646,7 @@ absl::Status Gateway::Start() { return impl_->Start(); }
 int Gateway::port() const { return impl_->port(); }
 
 void Gateway::Stop() { impl_->Stop(); }
+
+void Gateway::BeginDrain() { impl_->BeginDrain(); }
 
 }  // namespace civic::gateway

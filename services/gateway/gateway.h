@@ -51,6 +51,10 @@ class Gateway {
   // then cancels their backend calls), and joins the threads. Idempotent.
   void Stop();
 
+  // /healthz answers 503 from now on while requests are still served: the first phase
+  // of a graceful shutdown.
+  void BeginDrain();
+
  private:
   std::unique_ptr<internal::GatewayImpl> impl_;
 };

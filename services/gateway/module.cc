@@ -41,6 +41,10 @@ class GatewayModule final : public modules::Module {
     return absl::OkStatus();
   }
 
+  void BeginShutdown() override {
+    if (gateway_) gateway_->BeginDrain();
+  }
+
   void Stop(absl::Duration) override {
     if (gateway_) gateway_->Stop();
     gateway_.reset();

@@ -181,6 +181,8 @@ TEST_CASE("Submitted reports are routed to their ward and unit, opened, answered
   CHECK(absl::StrContains(metrics.body, "process_resident_memory_bytes"));
   CHECK(absl::StrContains(metrics.body, "civicdesk_build_info"));
   CHECK(absl::StrContains(metrics.body, "grpc_server_handled_total{"));
+  CHECK(absl::StrContains(metrics.body, "civicdesk_http_requests_total{code=\"200\",method=\"POST\",route=\"/v1/reports\"}"));
+  CHECK(absl::StrContains(metrics.body, "civicdesk_intake_reports_total{outcome=\"accepted\"}"));
   CHECK(handled_ok);
 
   REQUIRE(civicd.Terminate() == 0);
