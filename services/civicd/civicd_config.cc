@@ -111,8 +111,7 @@ absl::Status LoadConfig(const std::vector<std::string>& args,
     CIVIC_RETURN_IF_ERROR(status);
   }
 
-  // Pass 3: flags.
-  bool ephemeral = false;
+  // Pass 3: flags, in order (so a --set after --ephemeral-ports pins that one port).
   for (size_t i = 0; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     absl::string_view value;
@@ -134,7 +133,14 @@ absl::Status LoadConfig(const std::vector<std::string>& args,
     } else if (arg == "--print-config") {
       flags.print_config = true;
     } else if (arg == "--ephemeral-ports") {
-      ephemeral = true;
+      const std::string any = "127.0.0.1:0";
+      config.server.metrics_listen = any;
+      config.intake.listen = any;
+      config.routing.listen = any;
+      config.cases.listen = any;
+      config.notify.listen = any;
+      config.analytics.listen = any;
+      config.gateway.http_listen = any;
     } else if (flag("--target")) {
       flags.targets = std::string(value);
     } else if (flag("--ready-file")) {
@@ -148,16 +154,6 @@ absl::Status LoadConfig(const std::vector<std::string>& args,
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '", args[i], "' (see --help)"));
     }
-  }
-  if (ephemeral) {
-    const std::string any = "127.0.0.1:0";
-    config.server.metrics_listen = any;
-    config.intake.listen = any;
-    config.routing.listen = any;
-    config.cases.listen = any;
-    config.notify.listen = any;
-    config.analytics.listen = any;
-    config.gateway.http_listen = any;
   }
   return absl::OkStatus();
 }

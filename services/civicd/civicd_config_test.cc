@@ -78,6 +78,13 @@ TEST_CASE("the ephemeral-ports flag moves every listener to a free loopback port
   REQUIRE(config.gateway.http_listen == "127.0.0.1:0");
   REQUIRE(config.server.metrics_listen == "127.0.0.1:0");
   REQUIRE(config.analytics.listen == "127.0.0.1:0");
+
+  CivicdConfig pinned;
+  REQUIRE(LoadConfig({"--ephemeral-ports", "--set", "cases.listen=127.0.0.1:7203"}, {}, pinned,
+                     flags)
+              .ok());
+  REQUIRE(pinned.cases.listen == "127.0.0.1:7203");
+  REQUIRE(pinned.intake.listen == "127.0.0.1:0");
 }
 
 }  // namespace

@@ -184,7 +184,8 @@ void CivicdProcess::WaitForReady() {
         try {
           CivicdEndpoints endpoints;
           endpoints.pid = ready.value("pid", 0);
-          endpoints.gateway_http = ready.at("gateway_http").get<std::string>();
+          // Absent when the gateway is not among the process's targets.
+          endpoints.gateway_http = ready.value("gateway_http", "");
           endpoints.metrics_http = ready.at("metrics_http").get<std::string>();
           for (const auto& [name, address] : ready.at("grpc").items()) {
             endpoints.grpc[name] = address.get<std::string>();

@@ -81,6 +81,10 @@ class CivicdProcess {
   void Restart();
 
   bool running() const { return pid_ > 0; }
+
+  // Arguments added after the harness's own from the next Start()/Restart() on (e.g. to
+  // pin a restarted service to the ports its peers already know).
+  void set_extra_args(std::vector<std::string> extra_args) { extra_args_ = std::move(extra_args); }
   const CivicdEndpoints& endpoints() const { return endpoints_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::filesystem::path& log_path() const { return log_path_; }
