@@ -1,6 +1,7 @@
 #include "absl/strings/string_view.h"
 #include "libs/core/ids.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
@@ -76,6 +77,16 @@ std::string NewSortableId(absl::Time now) {
     out[i] = kCrockford[lo & 31];
     lo = (lo >> 5) | (hi << 59);
     hi >>= 5;
+  }
+  return out;
+}
+
+std::string SortableIdPrefix(absl::Time t) {
+  uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(t)));
+  std::string out(10, '0');
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kCrockford[ms & 31];
+    ms >>= 5;
   }
   return out;
 }

@@ -16,6 +16,10 @@ namespace civic {
 // Thread-safe.
 std::string NewSortableId(absl::Time now);
 
+// The 10-character time prefix of ids made at `t`: the lower bound, in key order, of
+// every id made at or after `t`. Pure (unlike NewSortableId, it keeps no state).
+std::string SortableIdPrefix(absl::Time t);
+
 // A tracking code like "HCM-2611-K7Q3M-9X": region prefix, yymm of `now` in Vietnam time,
 // 5 random Crockford base32 characters (33M per prefix and month) and a 2-character check. No I, L, O or U, so it
 // reads unambiguously; case-insensitive on input. `prefix` is 2-4 upper-case letters.

@@ -19,6 +19,9 @@ TEST_CASE("sortable ids are unique and sort in creation order", "[core][ids]") {
   REQUIRE(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
   REQUIRE(std::is_sorted(ids.begin(), ids.end()));
   REQUIRE(ids.front().size() == 26);
+  REQUIRE(SortableIdPrefix(clock.Now()) <= ids.back());
+  REQUIRE(SortableIdPrefix(clock.Now() + absl::Milliseconds(1)) > ids.back());
+  REQUIRE(SortableIdPrefix(clock.Now()) == ids.back().substr(0, 10));
 }
 
 TEST_CASE("tracking codes read well and survive human retyping", "[core][ids]") {

@@ -21,18 +21,23 @@ std::map<std::string, std::string> AddressBook::All() const {
   return addresses_;
 }
 
-absl::Status ServiceModule::OpenStore(std::vector<std::string> keyspaces) {
+absl::Status ServiceModule::OpenStore(
+    std::vector<std::string> keyspaces,
+    std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> column_options) {
   CIVIC_ASSIGN_OR_RETURN(store_, storage::Store::Open({.path = context_.data_dir / name_,
-                                                       .column_families = std::move(keyspaces)}));
+                                                       .column_families = std::move(keyspaces),
+                                                       .column_options = std::move(column_options)}));
   return absl::OkStatus();
 }
 
 absl::Status ServiceModule::Serve(const std::string& listen,
                                   std::vector<grpc::Service*> services,
                                   std::vector<std::string> health_names) {
-  CIVIC_ASSIGN_OR_RETURN(server_, rpc::Server::Start({.listen = listen,
-                                                      .services = std::move(services),
-                                                      .health_names = std::move(health_names)}));
+  rpc::ServerOptions options = server_options_;
+  options.listen = listen;
+  options.services = std::move(services);
+  options.health_names = std::move(health_names);
+  CIVIC_ASSIGN_OR_RETURN(server_, rpc::Server::Start(options));
   context_.addresses->Publish(name_, server_->address());
   server_->SetServing(true);
   CIVIC_LOG_INFO("{} serving gRPC on {}", name_, server_->address());

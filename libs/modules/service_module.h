@@ -47,8 +47,12 @@ class ServiceModule : public Module {
   ServiceModule(std::string name, const Context& context)
       : name_(std::move(name)), context_(context) {}
 
-  // Opens <data_dir>/<name> with the given keyspaces.
-  absl::Status OpenStore(std::vector<std::string> keyspaces);
+  // Opens <data_dir>/<name> with the given keyspaces (and options for some of them).
+  absl::Status OpenStore(
+      std::vector<std::string> keyspaces,
+      std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> column_options = {});
+  // Options of the service's gRPC server beyond the address and services.
+  rpc::ServerOptions& server_options() { return server_options_; }
   // Starts the gRPC server, publishes its address and reports SERVING.
   absl::Status Serve(const std::string& listen, std::vector<grpc::Service*> services,
                      std::vector<std::string> health_names);
@@ -66,6 +70,7 @@ class ServiceModule : public Module {
   Context context_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<rpc::Server> server_;
+  rpc::ServerOptions server_options_;
 };
 
 }  // namespace civic::modules

@@ -54,7 +54,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const auto& name : options.column_families) {
-    descriptors.emplace_back(name, cf_options);
+    auto custom = options.column_options.find(name);
+    descriptors.emplace_back(name,
+                             custom != options.column_options.end() ? custom->second : cf_options);
   }
   // Refuse to open a store that has keyspaces we would silently ignore.
   std::vector<std::string> existing;

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 
 namespace civic::storage {
@@ -27,6 +28,9 @@ struct StoreOptions {
   std::vector<std::string> column_families;
   // Sync the WAL on every write. Only tests that measure nothing durable turn it off.
   bool sync = true;
+  // Options for particular keyspaces (e.g. blob files for large values); the others get
+  // the defaults, tuned for point look-ups.
+  std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> column_options;
 };
 
 class Store;

@@ -1,7 +1,10 @@
 # Declarative helpers in the spirit of abseil's absl_cc_library / absl_cc_test, so each
 # folder's CMakeLists.txt is a few uniform lines.
 
-set(CIVIC_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+# -Wmissing-field-initializers is off: C++20 designated initializers ({.name = x}) rely
+# on the defaults written beside each field, which is how our options structs are meant
+# to be used.
+set(CIVIC_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
 
 # civic_cc_library(NAME name SRCS ... [DEPS ...])
 # Defines civic_<name> with the repository root on the include path.
