@@ -8,7 +8,9 @@ namespace civic::analytics {
 std::vector<std::string> AnalyticsKeyspaces() { return {kCountsCf, kMetaCf}; }
 
 absl::Status AnalyticsLogic::Apply(const common::v1::CaseEvent& event, storage::Batch& batch) {
-  if (event.type() != common::v1::CASE_EVENT_TYPE_OPENED) return absl::OkStatus();
+  const bool opened = event.type() == common::v1::CASE_EVENT_TYPE_OPENED;
+  const bool supported = event.type() == common::v1::CASE_EVENT_TYPE_SUPPORTED;
+  if (!opened && !supported) return absl::OkStatus();
   const std::string key =
       absl::StrCat(event.category(), "\x1f", event.area().district_code());
   v1::CaseCount count;
@@ -19,7 +21,8 @@ absl::Status AnalyticsLogic::Apply(const common::v1::CaseEvent& event, storage::
   count.set_category(event.category());
   count.set_district_code(event.area().district_code());
   count.set_district_name(event.area().district_name());
-  count.set_opened(count.opened() + 1);
+  count.set_opened(count.opened() + (opened ? 1 : 0));
+  count.set_supported(count.supported() + (supported ? 1 : 0));
   batch.Put(kCountsCf, key, count.SerializeAsString());
   return absl::OkStatus();
 }
@@ -42,6 +45,7 @@ absl::StatusOr<v1::GetCaseCountsResponse> AnalyticsLogic::Counts(
           return true;
         }
         response.set_total_opened(response.total_opened() + count.opened());
+        response.set_total_supported(response.total_supported() + count.supported());
         *response.add_counts() = std::move(count);
         return true;
       }));

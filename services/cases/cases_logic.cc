@@ -41,6 +41,16 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   if (existing) return GetCase(*existing);
 
   const absl::Time now = clock_->Now();
+  if (!request.supports_report_id().empty()) {
+    CIVIC_ASSIGN_OR_RETURN(std::optional<std::string> master_id,
+                           store_->Get(kByReportCf, request.supports_report_id()));
+    if (master_id) {
+      CIVIC_ASSIGN_OR_RETURN(v1::Case master, GetCase(*master_id));
+      if (IsOpen(master.status())) return AddSupporter(std::move(master), request, now);
+    }
+    // The earlier report's case is closed (or, out of order, not opened): this report
+    // is a new occurrence and gets a case of its own.
+  }
   v1::Case c;
   c.set_case_id(NewSortableId(now));
   c.set_report_id(request.report_id());
@@ -63,33 +73,81 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   c.set_language(request.language());
   if (!request.anonymous()) *c.mutable_contact() = request.contact();
   c.set_anonymous(request.anonymous());
+  c.set_operator_id(request.operator_id());
 
   storage::Batch batch(store_);
   batch.Put(kCasesCf, c.case_id(), c.SerializeAsString());
   batch.Put(kByReportCf, c.report_id(), c.case_id());
   CIVIC_RETURN_IF_ERROR(
       feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
-              common::v1::CaseEvent event;
-              event.set_sequence(sequence);
-              event.set_event_id(NewSortableId(now));
+              common::v1::CaseEvent event = EventFor(c, sequence, now);
               event.set_type(common::v1::CASE_EVENT_TYPE_OPENED);
-              *event.mutable_occurred_at() = c.opened_at();
-              event.set_case_id(c.case_id());
-              event.set_tracking_code(c.tracking_code());
-              event.set_category(c.category());
-              *event.mutable_area() = c.area();
-              *event.mutable_unit() = c.unit();
-              event.set_from_status(common::v1::CASE_STATUS_NEW);
-              event.set_to_status(common::v1::CASE_STATUS_NEW);
-              event.set_priority(c.priority());
-              event.set_language(c.language());
-              event.set_channel(c.channel());
               return event.SerializeAsString();
             })
           .status());
   CIVIC_LOG_INFO("case {} opened for report {} → unit {}", c.case_id(), c.report_id(),
                  c.unit().id());
   return c;
+}
+
+bool CasesLogic::IsOpen(common::v1::CaseStatus status) {
+  switch (status) {
+    case common::v1::CASE_STATUS_RESOLVED:
+    case common::v1::CASE_STATUS_CLOSED:
+    case common::v1::CASE_STATUS_REJECTED:
+    case common::v1::CASE_STATUS_MERGED:
+      return false;
+    default:
+      return true;
+  }
+}
+
+absl::StatusOr<v1::Case> CasesLogic::AddSupporter(v1::Case master,
+                                                  const v1::OpenCaseRequest& request,
+                                                  absl::Time now) {
+  v1::Supporter* supporter = master.add_supporters();
+  supporter->set_report_id(request.report_id());
+  supporter->set_tracking_code(request.tracking_code());
+  *supporter->mutable_joined_at() = ToProto(now);
+  if (!request.anonymous()) *supporter->mutable_contact() = request.contact();
+  master.set_version(master.version() + 1);
+  *master.mutable_updated_at() = ToProto(now);
+
+  storage::Batch batch(store_);
+  batch.Put(kCasesCf, master.case_id(), master.SerializeAsString());
+  batch.Put(kByReportCf, request.report_id(), master.case_id());
+  CIVIC_RETURN_IF_ERROR(
+      feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
+              common::v1::CaseEvent event = EventFor(master, sequence, now);
+              event.set_type(common::v1::CASE_EVENT_TYPE_SUPPORTED);
+              event.set_supporter_tracking_code(request.tracking_code());
+              event.set_supporter_language(request.language());
+              return event.SerializeAsString();
+            })
+          .status());
+  CIVIC_LOG_INFO("report {} supports case {} ({} supporters)", request.report_id(),
+                 master.case_id(), master.supporters_size());
+  return master;
+}
+
+common::v1::CaseEvent CasesLogic::EventFor(const v1::Case& c, uint64_t sequence,
+                                           absl::Time now) {
+  common::v1::CaseEvent event;
+  event.set_sequence(sequence);
+  event.set_event_id(NewSortableId(now));
+  *event.mutable_occurred_at() = ToProto(now);
+  event.set_case_id(c.case_id());
+  event.set_tracking_code(c.tracking_code());
+  event.set_category(c.category());
+  *event.mutable_area() = c.area();
+  *event.mutable_unit() = c.unit();
+  event.set_from_status(c.status());
+  event.set_to_status(c.status());
+  event.set_priority(c.priority());
+  event.set_language(c.language());
+  event.set_channel(c.channel());
+  event.set_supporter_count(static_cast<uint32_t>(c.supporters_size()));
+  return event;
 }
 
 absl::StatusOr<v1::Case> CasesLogic::GetCase(const std::string& case_id) const {

@@ -27,8 +27,10 @@ class CasesLogic {
                                                             const Clock* clock);
 
   // Opens the case for `request.report_id`, status NEW, assigned to the routed unit, due
-  // `sla_hours` after opening, and appends a CASE_EVENT_TYPE_OPENED event. Idempotent:
-  // a second call for the same report returns the existing case and appends nothing.
+  // `sla_hours` after opening, and appends a CASE_EVENT_TYPE_OPENED event. When
+  // `supports_report_id` names a report whose case is still open, the report joins that
+  // case as a supporter instead (CASE_EVENT_TYPE_SUPPORTED) and that case is returned.
+  // Idempotent: a second call for the same report returns its case and appends nothing.
   // INVALID_ARGUMENT when report_id, tracking_code, category or unit.id is missing.
   absl::StatusOr<v1::Case> OpenCase(const v1::OpenCaseRequest& request);
 
@@ -40,6 +42,12 @@ class CasesLogic {
 
  private:
   CasesLogic(storage::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+
+  static bool IsOpen(common::v1::CaseStatus status);
+  static common::v1::CaseEvent EventFor(const v1::Case& c, uint64_t sequence, absl::Time now);
+  // Requires open_mu_.
+  absl::StatusOr<v1::Case> AddSupporter(v1::Case master, const v1::OpenCaseRequest& request,
+                                        absl::Time now);
 
   storage::Store* store_;
   const Clock* clock_;

@@ -12,6 +12,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "services/intake/phone.h"
 
 namespace civic::intake {
 namespace {
@@ -38,33 +39,6 @@ NormalizedText Normalize(const std::string& utf8) {
   normalized.toUTF8String(out.text);
   out.chars = normalized.countChar32();
   return out;
-}
-
-// A Vietnamese phone number in E.164 ("+84" and 9-10 national digits), from the forms
-// people type: "0901 234 567", "+84 90 123 4567", "84901234567". "" when it is not one.
-std::string NormalizePhone(absl::string_view raw) {
-  std::string digits;
-  bool plus = false;
-  for (char c : raw) {
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
-      digits.push_back(c);
-    } else if (c == '+' && digits.empty() && !plus) {
-      plus = true;
-    } else if (c != ' ' && c != '.' && c != '-' && c != '(' && c != ')') {
-      return "";
-    }
-  }
-  std::string national;
-  if (plus || (digits.size() >= 11 && digits.rfind("84", 0) == 0)) {
-    if (digits.rfind("84", 0) != 0) return "";  // other countries: later, with real rules
-    national = digits.substr(2);
-  } else if (digits.rfind("0", 0) == 0) {
-    national = digits.substr(1);
-  } else {
-    return "";
-  }
-  if (national.size() < 9 || national.size() > 10 || national[0] == '0') return "";
-  return absl::StrCat("+84", national);
 }
 
 bool LooksLikeEmail(absl::string_view email) {
@@ -96,7 +70,75 @@ std::string StatusWord(common::v1::CaseStatus status) {
 }  // namespace
 
 std::vector<std::string> IntakeKeyspaces() {
-  return {kReportsCf, kByCodeCf, kByRequestCf, kOutboxCf, kDeadLetterCf};
+  std::vector<std::string> keyspaces = {kReportsCf,    kByCodeCf,     kByRequestCf,
+                                        kOutboxCf,     kDeadLetterCf, kBlocklistCf};
+  for (auto& k : PhotoStore::Keyspaces()) keyspaces.push_back(std::move(k));
+  return keyspaces;
+}
+
+IntakeLogic::IntakeLogic(storage::Store* store, const Catalog* catalog,
+                         const Blocklist* blocklist, const Clock* clock, IntakeLimits limits)
+    : store_(store),
+      catalog_(catalog),
+      blocklist_(blocklist),
+      clock_(clock),
+      limits_(std::move(limits)),
+      photos_(store),
+      nearby_(limits_.nearby),
+      rate_limiter_(clock) {}
+
+absl::Status IntakeLogic::Recover() {
+  // Report ids sort by time: start the scan at the first id of the window.
+  const std::string start = SortableIdPrefix(clock_->Now() - limits_.nearby.window);
+  absl::Status parse;
+  size_t loaded = 0;
+  CIVIC_RETURN_IF_ERROR(store_->Scan(kReportsCf, "", start, [&](absl::string_view,
+                                                                 absl::string_view value) {
+    v1::StoredReport r;
+    if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parse = absl::DataLossError("unreadable report");
+      return false;
+    }
+    const bool supporter = !r.supports_report_id().empty();
+    nearby_.Add(r.request().category(), r.request().location().lat(),
+                r.request().location().lon(),
+                absl::FromUnixNanos(google::protobuf::util::TimeUtil::TimestampToNanoseconds(
+                    r.received_at())),
+                supporter ? r.supports_report_id() : r.report_id(),
+                supporter ? r.supports_tracking_code() : r.tracking_code());
+    ++loaded;
+    return true;
+  }));
+  CIVIC_RETURN_IF_ERROR(parse);
+  CIVIC_LOG_INFO("intake: {} recent reports indexed for duplicate detection", loaded);
+  return absl::OkStatus();
+}
+
+bool IntakeLogic::IsEmergency(const v1::SubmitReportRequest& request) const {
+  if (request.emergency()) return true;
+  const Category* category = catalog_->Find(request.category());
+  return category != nullptr && category->is_emergency;
+}
+
+absl::Status IntakeLogic::CheckAbuse(const v1::SubmitReportRequest& r, const Caller& caller) {
+  const std::string& phone = r.contact().phone();
+  if (std::string why = blocklist_->Match(caller.device_id, phone, r.description());
+      !why.empty()) {
+    // The reason is for operators' logs; the reporter learns only that it was refused.
+    CIVIC_LOG_WARN("report refused by the blocklist: {}", why);
+    return WithReason(absl::PermissionDeniedError("this report cannot be accepted"),
+                      "BLOCKED", kDomain);
+  }
+  // Emergencies are never throttled, nor hotline operators (many callers, one device).
+  if (IsEmergency(r) || r.channel() == common::v1::CHANNEL_HOTLINE) return absl::OkStatus();
+  if (!caller.device_id.empty()) {
+    CIVIC_RETURN_IF_ERROR(
+        rate_limiter_.Take(absl::StrCat("device:", caller.device_id), limits_.per_device));
+  }
+  if (!phone.empty()) {
+    CIVIC_RETURN_IF_ERROR(rate_limiter_.Take(absl::StrCat("phone:", phone), limits_.per_phone));
+  }
+  return absl::OkStatus();
 }
 
 std::mutex& IntakeLogic::LockFor(const std::string& key) {
@@ -163,21 +205,31 @@ absl::Status IntakeLogic::Validate(v1::SubmitReportRequest& r) const {
     errors.Add("client_request_id",
                absl::StrCat("at most ", limits_.max_client_request_id_chars, " characters"));
   }
+  const bool operator_channel = r.channel() == common::v1::CHANNEL_HOTLINE ||
+                                r.channel() == common::v1::CHANNEL_AGENCY;
+  if (r.channel() == common::v1::CHANNEL_HOTLINE && r.operator_id().empty()) {
+    errors.Add("operator_id", "is required for hotline reports");
+  } else if (!r.operator_id().empty() && !operator_channel) {
+    errors.Add("operator_id", "is only for hotline and agency reports");
+  }
   if (r.language().empty()) r.set_language("vi");
   if (r.language() != "vi" && r.language() != "en") {
     errors.Add("language", "must be \"vi\" or \"en\"");
   }
   if (category != nullptr) catalog_->CheckAttributes(*category, r.attributes(), errors);
+  CheckPhotos(r.photos(), limits_.photos, errors);
   return errors.ToStatus(kDomain);
 }
 
 absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
-    const v1::SubmitReportRequest& request, const std::string& client_id) {
+    const v1::SubmitReportRequest& request, const Caller& caller) {
   v1::SubmitReportRequest r = request;
   CIVIC_RETURN_IF_ERROR(Validate(r));
 
   const std::string request_key =
-      r.client_request_id().empty() ? "" : absl::StrCat(client_id, "\x1f", r.client_request_id());
+      r.client_request_id().empty()
+          ? ""
+          : absl::StrCat(caller.client_id, "\x1f", r.client_request_id());
   std::unique_lock<std::mutex> lock;
   if (!request_key.empty()) {
     lock = std::unique_lock(LockFor(request_key));
@@ -190,9 +242,12 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
       response.set_tracking_code(original.tracking_code());
       *response.mutable_received_at() = original.received_at();
       response.set_replayed(true);
+      *response.mutable_photo_ids() = original.photo_ids();
+      response.set_supports_tracking_code(original.supports_tracking_code());
       return response;
     }
   }
+  CIVIC_RETURN_IF_ERROR(CheckAbuse(r, caller));
 
   const absl::Time now = clock_->Now();
   v1::StoredReport stored;
@@ -205,23 +260,41 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
     if (!taken) break;
     if (attempt == 8) return absl::InternalError("could not find a free tracking code");
   }
+  const std::optional<NearbyReport> near =
+      nearby_.FindNear(r.category(), r.location().lat(), r.location().lon(), now);
+  if (near) {
+    stored.set_supports_report_id(near->report_id);
+    stored.set_supports_tracking_code(near->tracking_code);
+  }
+  const char* lane = IsEmergency(r) ? kEmergencyLane : kNormalLane;
+  storage::Batch batch(store_);
+  CIVIC_ASSIGN_OR_RETURN(std::vector<std::string> photo_ids, photos_.Add(r.photos(), batch, now));
+  for (auto& id : photo_ids) stored.add_photo_ids(std::move(id));
+  r.clear_photos();  // kept once, in the photo keyspaces
   *stored.mutable_request() = std::move(r);
   *stored.mutable_received_at() = ToProto(now);
-  stored.set_client_id(client_id);
+  stored.set_client_id(caller.client_id);
 
-  storage::Batch batch(store_);
   batch.Put(kReportsCf, stored.report_id(), stored.SerializeAsString());
   batch.Put(kByCodeCf, stored.tracking_code(), stored.report_id());
   if (!request_key.empty()) batch.Put(kByRequestCf, request_key, stored.report_id());
-  batch.Put(kOutboxCf, stored.report_id(), "");
+  batch.Put(kOutboxCf, absl::StrCat(lane, "\x1f", stored.report_id()), "");
   CIVIC_RETURN_IF_ERROR(store_->Write(batch));
-  CIVIC_LOG_INFO("report {} stored as {} ({})", stored.report_id(), stored.tracking_code(),
-                 stored.request().category());
+  nearby_.Add(stored.request().category(), stored.request().location().lat(),
+              stored.request().location().lon(), now,
+              near ? near->report_id : stored.report_id(),
+              near ? near->tracking_code : stored.tracking_code());
+  if (submissions_.fetch_add(1) % 1024 == 1023) nearby_.Prune(now);
+  CIVIC_LOG_INFO("report {} stored as {} ({}{}{})", stored.report_id(), stored.tracking_code(),
+                 stored.request().category(), near ? ", supports " : "",
+                 near ? near->tracking_code : "");
 
   v1::SubmitReportResponse response;
   response.set_report_id(stored.report_id());
   response.set_tracking_code(stored.tracking_code());
   *response.mutable_received_at() = stored.received_at();
+  response.set_supports_tracking_code(stored.supports_tracking_code());
+  *response.mutable_photo_ids() = stored.photo_ids();
   return response;
 }
 
@@ -252,6 +325,7 @@ absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& track
   status.set_category(stored.request().category());
   *status.mutable_received_at() = stored.received_at();
   status.set_status("received");
+  status.set_supports_tracking_code(stored.supports_tracking_code());
   absl::StatusOr<cases::v1::Case> c = cases.GetCaseByReport(stored.report_id());
   if (c.ok()) {
     status.set_status(StatusWord(c->status()));
@@ -261,6 +335,7 @@ absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& track
     *status.mutable_opened_at() = c->opened_at();
     *status.mutable_due_at() = c->due_at();
     *status.mutable_updated_at() = c->updated_at();
+    status.set_supporter_count(static_cast<uint32_t>(c->supporters_size()));
   } else if (c.status().code() != absl::StatusCode::kNotFound) {
     // The report is safe with us; say what we know rather than fail the citizen.
     CIVIC_LOG_WARN("status of {}: cases unavailable: {}", stored.report_id(),

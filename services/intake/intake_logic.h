@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,8 +13,11 @@
 #include "civic/intake/v1/intake.pb.h"
 #include "libs/core/clock.h"
 #include "libs/storage/store.h"
+#include "services/intake/abuse.h"
 #include "services/intake/catalog.h"
+#include "services/intake/nearby.h"
 #include "services/intake/peers.h"
+#include "services/intake/photos.h"
 
 namespace civic::intake {
 
@@ -21,7 +25,7 @@ namespace civic::intake {
 inline constexpr char kReportsCf[] = "reports";         // report_id → StoredReport
 inline constexpr char kByCodeCf[] = "by_code";          // tracking code → report_id
 inline constexpr char kByRequestCf[] = "by_request";    // client \x1f request id → report_id
-inline constexpr char kOutboxCf[] = "outbox";           // report_id (sortable) → ""
+inline constexpr char kOutboxCf[] = "outbox";           // lane \x1f report_id → ""
 inline constexpr char kDeadLetterCf[] = "outbox_dead";  // report_id → why it was parked
 std::vector<std::string> IntakeKeyspaces();
 
@@ -30,38 +34,74 @@ struct IntakeLimits {
   int max_address_chars = 500;
   int max_client_request_id_chars = 128;
   std::string tracking_prefix = "PA";
+  NearbyOptions nearby;
+  RateLimit per_device{.reports = 10, .per = absl::Hours(1)};
+  RateLimit per_phone{.reports = 20, .per = absl::Hours(24)};
+  PhotoLimits photos;
 };
+
+// Who is calling, from the request's metadata (set by the gateway from credentials).
+struct Caller {
+  std::string client_id = "public";  // the app or system; scope of client_request_id
+  std::string device_id;             // the citizen's device, when known
+};
+
+// Outbox lanes: emergencies are forwarded before everything else.
+inline constexpr char kEmergencyLane[] = "0";
+inline constexpr char kNormalLane[] = "1";
 
 class IntakeLogic {
  public:
   // None of the pointers is owned; all must outlive the logic.
-  IntakeLogic(storage::Store* store, const Catalog* catalog, const Clock* clock,
-              IntakeLimits limits)
-      : store_(store), catalog_(catalog), clock_(clock), limits_(std::move(limits)) {}
+  IntakeLogic(storage::Store* store, const Catalog* catalog, const Blocklist* blocklist,
+              const Clock* clock, IntakeLimits limits);
+
+  // Loads the reports of the duplicate window into the nearby index (call once, before
+  // serving).
+  absl::Status Recover();
 
   // Validates every field (INVALID_ARGUMENT with one field violation per problem; nothing
-  // stored), then writes the report, its indexes and its outbox entry in one synced
-  // batch. A request with a client_request_id already seen from `client_id` returns the
-  // original answer with replayed = true. Text is stored in Unicode NFC.
+  // stored). A client_request_id already seen from this caller's client returns the
+  // original answer with replayed = true. Refuses blocked devices, phones and terms
+  // (PERMISSION_DENIED) and callers over their rate (RESOURCE_EXHAUSTED with RetryInfo).
+  // A report of the same category within the nearby radius and window of an earlier
+  // one supports that report's case (+1). Then writes the report, its indexes and its
+  // outbox entry (emergencies in the first lane) in one synced batch. Text is stored in
+  // Unicode NFC.
   absl::StatusOr<v1::SubmitReportResponse> Submit(const v1::SubmitReportRequest& request,
-                                                  const std::string& client_id);
+                                                  const Caller& caller);
 
   // The citizen-visible state of a report. NOT_FOUND for unknown or malformed codes.
   // Asks cases for the case when the report has been forwarded.
   absl::StatusOr<v1::ReportStatus> GetStatus(const std::string& tracking_code,
                                              CasesClient& cases) const;
 
+  // A photo's public copy (metadata removed). NOT_FOUND when unknown.
+  absl::StatusOr<v1::PhotoContent> GetPhoto(const std::string& photo_id) const {
+    return photos_.GetPublic(photo_id);
+  }
+
   // The stored report, NOT_FOUND when absent.
   absl::StatusOr<v1::StoredReport> Load(const std::string& report_id) const;
 
+  // True for reports forwarded in the emergency lane: the operator's flag, or a
+  // category of the emergency group.
+  bool IsEmergency(const v1::SubmitReportRequest& request) const;
+
  private:
   absl::Status Validate(v1::SubmitReportRequest& request) const;
+  absl::Status CheckAbuse(const v1::SubmitReportRequest& request, const Caller& caller);
   std::mutex& LockFor(const std::string& key);
 
   storage::Store* store_;
   const Catalog* catalog_;
+  const Blocklist* blocklist_;
   const Clock* clock_;
   IntakeLimits limits_;
+  PhotoStore photos_;
+  NearbyIndex nearby_;
+  RateLimiter rate_limiter_;
+  std::atomic<uint64_t> submissions_{0};
   // Striped locks: two concurrent retries of one request must not both store it.
   std::array<std::mutex, 64> request_locks_;
 };

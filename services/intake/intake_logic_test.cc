@@ -16,7 +16,8 @@ struct Fixture {
       std::move(*storage::Store::Open({dir.path(), IntakeKeyspaces()}));
   std::unique_ptr<Catalog> catalog = std::move(*Catalog::Load(SharedData() / "categories.json"));
   FakeClock clock;
-  IntakeLogic logic{store.get(), catalog.get(), &clock, IntakeLimits{}};
+  std::unique_ptr<Blocklist> blocklist = std::move(*Blocklist::Load(store.get(), &clock));
+  IntakeLogic logic{store.get(), catalog.get(), blocklist.get(), &clock, IntakeLimits{}};
 
   int Count(const char* cf) {
     int n = 0;
@@ -44,7 +45,7 @@ v1::SubmitReportRequest Pothole() {
 TEST_CASE("a valid report is stored with its outbox entry and a tracking code",
           "[intake]") {
   Fixture f;
-  auto response = f.logic.Submit(Pothole(), "app-1");
+  auto response = f.logic.Submit(Pothole(), {.client_id = "app-1"});
   REQUIRE(response.ok());
   REQUIRE(NormalizeTrackingCode(response->tracking_code()) == response->tracking_code());
   REQUIRE_FALSE(response->replayed());
@@ -66,7 +67,7 @@ TEST_CASE("every bad field is reported at once and nothing is stored", "[intake]
   r.mutable_contact()->set_phone("12345");
   r.mutable_contact()->set_email("not-an-email");
   r.set_language("fr");
-  auto result = f.logic.Submit(r, "app-1");
+  auto result = f.logic.Submit(r, {.client_id = "app-1"});
   REQUIRE(result.status().code() == absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
   for (const auto& v : FieldViolationsOf(result.status())) fields.push_back(v.field);
@@ -84,7 +85,7 @@ TEST_CASE("a missing location and an over-long description are refused", "[intak
   std::string longest;
   for (int i = 0; i < 5001; ++i) longest += "ệ";
   r.set_description(longest);
-  auto result = f.logic.Submit(r, "app-1");
+  auto result = f.logic.Submit(r, {.client_id = "app-1"});
   auto violations = FieldViolationsOf(result.status());
   REQUIRE(violations.size() == 2);
   REQUIRE(violations[0].field == "description");
@@ -93,7 +94,7 @@ TEST_CASE("a missing location and an over-long description are refused", "[intak
   // 5,000 characters of 3 bytes each is fine: the limit counts characters, not bytes.
   r = Pothole();
   r.set_description(longest.substr(3));
-  REQUIRE(f.logic.Submit(r, "app-1").ok());
+  REQUIRE(f.logic.Submit(r, {.client_id = "app-1"}).ok());
 }
 
 TEST_CASE("category attributes are checked against the catalogue", "[intake]") {
@@ -101,29 +102,29 @@ TEST_CASE("category attributes are checked against the catalogue", "[intake]") {
   v1::SubmitReportRequest r = Pothole();
   r.set_category("environment.flooding");  // requires water_depth
   r.clear_attributes();
-  auto missing = f.logic.Submit(r, "app-1");
+  auto missing = f.logic.Submit(r, {.client_id = "app-1"});
   REQUIRE(FieldViolationsOf(missing.status()).at(0).field == "attributes[water_depth]");
   (*r.mutable_attributes())["water_depth"] = "knee_deep";
-  REQUIRE(FieldViolationsOf(f.logic.Submit(r, "app-1").status()).at(0).description ==
+  REQUIRE(FieldViolationsOf(f.logic.Submit(r, {.client_id = "app-1"}).status()).at(0).description ==
           "'knee_deep' is not one of the allowed values");
   (*r.mutable_attributes())["water_depth"] = "30_50";
   (*r.mutable_attributes())["colour"] = "brown";
-  REQUIRE(FieldViolationsOf(f.logic.Submit(r, "app-1").status()).at(0).field ==
+  REQUIRE(FieldViolationsOf(f.logic.Submit(r, {.client_id = "app-1"}).status()).at(0).field ==
           "attributes[colour]");
   r.mutable_attributes()->erase("colour");
-  REQUIRE(f.logic.Submit(r, "app-1").ok());
+  REQUIRE(f.logic.Submit(r, {.client_id = "app-1"}).ok());
 }
 
 TEST_CASE("a retried client request id returns the original report", "[intake]") {
   Fixture f;
   v1::SubmitReportRequest r = Pothole();
   r.set_client_request_id("c0ffee-1");
-  auto first = f.logic.Submit(r, "app-1");
-  auto retry = f.logic.Submit(r, "app-1");
+  auto first = f.logic.Submit(r, {.client_id = "app-1"});
+  auto retry = f.logic.Submit(r, {.client_id = "app-1"});
   REQUIRE(retry->tracking_code() == first->tracking_code());
   REQUIRE(retry->replayed());
   // The same id from another client is another report.
-  auto other = f.logic.Submit(r, "app-2");
+  auto other = f.logic.Submit(r, {.client_id = "app-2"});
   REQUIRE(other->tracking_code() != first->tracking_code());
   REQUIRE(f.Count(kReportsCf) == 2);
 }
@@ -133,7 +134,7 @@ TEST_CASE("anonymous reports keep no contact; text is stored in NFC", "[intake]"
   v1::SubmitReportRequest r = Pothole();
   r.set_anonymous(true);
   r.set_description("đu\xCC\x9Bo\xCC\x9B\xCC\x80ng ngập");  // "đường" typed decomposed
-  auto response = f.logic.Submit(r, "app-1");
+  auto response = f.logic.Submit(r, {.client_id = "app-1"});
   REQUIRE(response.ok());
   auto stored = f.logic.Load(response->report_id());
   REQUIRE_FALSE(stored->request().has_contact());
@@ -144,7 +145,7 @@ TEST_CASE("status tells received, then the case's state, and never leaks contact
           "[intake]") {
   Fixture f;
   FakeCases cases;
-  auto response = f.logic.Submit(Pothole(), "app-1");
+  auto response = f.logic.Submit(Pothole(), {.client_id = "app-1"});
   auto status = f.logic.GetStatus(response->tracking_code(), cases);
   REQUIRE(status->status() == "received");
   cases::v1::OpenCaseRequest open;

@@ -7,11 +7,21 @@
 namespace civic::intake {
 namespace {
 
-std::string ClientIdOf(const grpc::CallbackServerContext& context) {
+std::string MetadataValue(const grpc::CallbackServerContext& context, const char* key) {
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kClientIdMetadata);
-  if (it == metadata.end() || it->second.empty()) return "public";
-  return std::string(it->second.data(), it->second.size());
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return "";
+  // Bounded: metadata is caller-controlled and becomes map keys.
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
+}
+
+Caller CallerOf(const grpc::CallbackServerContext& context) {
+  Caller caller;
+  if (std::string client = MetadataValue(context, kClientIdMetadata); !client.empty()) {
+    caller.client_id = std::move(client);
+  }
+  caller.device_id = MetadataValue(context, kDeviceIdMetadata);
+  return caller;
 }
 
 }  // namespace
@@ -19,17 +29,20 @@ std::string ClientIdOf(const grpc::CallbackServerContext& context) {
 grpc::ServerUnaryReactor* IntakeService::SubmitReport(grpc::CallbackServerContext* context,
                                                       const v1::SubmitReportRequest* request,
                                                       v1::SubmitReportResponse* response) {
-  std::string client_id = ClientIdOf(*context);
   return rpc::RunUnary(context, pool_, [this, request, response,
-                                        client_id = std::move(client_id)]() -> absl::Status {
+                                        caller = CallerOf(*context)]() -> absl::Status {
     auto& metrics = IntakeMetrics::Get();
-    absl::StatusOr<v1::SubmitReportResponse> result = logic_->Submit(*request, client_id);
+    absl::StatusOr<v1::SubmitReportResponse> result = logic_->Submit(*request, caller);
     if (!result.ok()) {
-      (result.status().code() == absl::StatusCode::kInvalidArgument ? metrics.invalid
-                                                                     : metrics.failed)
-          .Increment();
+      switch (result.status().code()) {
+        case absl::StatusCode::kInvalidArgument: metrics.invalid.Increment(); break;
+        case absl::StatusCode::kPermissionDenied: metrics.blocked.Increment(); break;
+        case absl::StatusCode::kResourceExhausted: metrics.rate_limited.Increment(); break;
+        default: metrics.failed.Increment();
+      }
       return result.status();
     }
+    if (!result->supports_tracking_code().empty()) metrics.supporting.Increment();
     (result->replayed() ? metrics.replayed : metrics.accepted).Increment();
     *response = std::move(*result);
     if (!response->replayed()) outbox_->Wake();
@@ -43,6 +56,41 @@ grpc::ServerUnaryReactor* IntakeService::GetReportStatus(
   return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetStatus(request->tracking_code(), *cases_));
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntakeService::GetPhoto(grpc::CallbackServerContext* context,
+                                                  const v1::GetPhotoRequest* request,
+                                                  v1::PhotoContent* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetPhoto(request->photo_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntakeService::ListBlocks(grpc::CallbackServerContext* context,
+                                                    const v1::ListBlocksRequest*,
+                                                    v1::ListBlocksResponse* response) {
+  return rpc::RunUnary(context, pool_, [this, response]() -> absl::Status {
+    for (auto& block : blocklist_->List()) *response->add_blocks() = std::move(block);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntakeService::PutBlock(grpc::CallbackServerContext* context,
+                                                  const v1::Block* request,
+                                                  v1::Block* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, blocklist_->Put(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntakeService::DeleteBlock(grpc::CallbackServerContext* context,
+                                                     const v1::DeleteBlockRequest* request,
+                                                     v1::DeleteBlockResponse*) {
+  return rpc::RunUnary(context, pool_, [this, request]() -> absl::Status {
+    return blocklist_->Delete(request->kind(), request->value());
   });
 }
 

@@ -20,8 +20,15 @@ IntakeMetrics& IntakeMetrics::Get() {
                         .Help("Reports stored but not yet forwarded to cases.")
                         .Register(registry);
     return new IntakeMetrics{reports.Add({{"outcome", "accepted"}}),
+                             prometheus::BuildCounter()
+                                 .Name("civicdesk_intake_supporting_reports_total")
+                                 .Help("Accepted reports that joined an earlier report's case (+1).")
+                                 .Register(registry)
+                                 .Add({}),
                              reports.Add({{"outcome", "replayed"}}),
                              reports.Add({{"outcome", "invalid"}}),
+                             reports.Add({{"outcome", "blocked"}}),
+                             reports.Add({{"outcome", "rate_limited"}}),
                              reports.Add({{"outcome", "failed"}}),
                              forward.Add({{"result", "forwarded"}}),
                              forward.Add({{"result", "retry"}}),

@@ -7,10 +7,14 @@
 namespace civic::intake {
 
 struct IntakeMetrics {
-  // Reports by outcome: accepted, replayed, invalid, failed.
+  // Reports by outcome: accepted (of which supporting an earlier report), replayed,
+  // invalid, blocked, rate_limited, failed.
   prometheus::Counter& accepted;
+  prometheus::Counter& supporting;
   prometheus::Counter& replayed;
   prometheus::Counter& invalid;
+  prometheus::Counter& blocked;
+  prometheus::Counter& rate_limited;
   prometheus::Counter& failed;
   // Outbox: reports forwarded to cases, failed attempts (retried), parked as undeliverable.
   prometheus::Counter& forwarded;

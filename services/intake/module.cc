@@ -17,11 +17,23 @@ class IntakeModule final : public modules::ServiceModule {
 
   absl::Status Start() override {
     CIVIC_ASSIGN_OR_RETURN(catalog_, Catalog::Load(context().shared_data / "categories.json"));
-    CIVIC_RETURN_IF_ERROR(OpenStore(IntakeKeyspaces()));
+    // Photos go to blob files: large values kept out of the LSM tree.
+    std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> photo_options;
+    const rocksdb::ColumnFamilyOptions blob = BlobColumnOptions();
+    for (const auto& cf : PhotoStore::Keyspaces()) photo_options.emplace(cf, blob);
+    CIVIC_RETURN_IF_ERROR(OpenStore(IntakeKeyspaces(), std::move(photo_options)));
+    CIVIC_ASSIGN_OR_RETURN(blocklist_, Blocklist::Load(store(), context().clock));
     logic_ = std::make_unique<IntakeLogic>(
-        store(), catalog_.get(), context().clock,
-        IntakeLimits{.max_description_chars = config_.max_description_chars,
-                     .tracking_prefix = config_.tracking_prefix});
+        store(), catalog_.get(), blocklist_.get(), context().clock,
+        IntakeLimits{
+            .max_description_chars = config_.max_description_chars,
+            .tracking_prefix = config_.tracking_prefix,
+            .nearby = {.radius_m = config_.duplicate_radius_m,
+                       .window = absl::Hours(config_.duplicate_window_hours)},
+            .per_device = {.reports = config_.device_reports_per_hour, .per = absl::Hours(1)},
+            .per_phone = {.reports = config_.phone_reports_per_day, .per = absl::Hours(24)},
+            .photos = {.max_photos = config_.max_photos, .max_bytes = config_.max_photo_bytes}});
+    CIVIC_RETURN_IF_ERROR(logic_->Recover());
 
     const absl::Duration timeout = absl::Milliseconds(config_.peer_timeout_ms);
     routing_ = MakeRoutingClient(
@@ -36,8 +48,11 @@ class IntakeModule final : public modules::ServiceModule {
     outbox_ = std::make_unique<Outbox>(store(), logic_.get(), routing_.get(), cases_.get(),
                                        OutboxOptions{});
     outbox_->Start();
-    service_ = std::make_unique<IntakeService>(logic_.get(), outbox_.get(), cases_.get(),
-                                               config_.workers);
+    service_ = std::make_unique<IntakeService>(logic_.get(), blocklist_.get(), outbox_.get(),
+                                               cases_.get(), config_.workers);
+    // Room for every photo of a report in one request.
+    server_options().max_receive_bytes = static_cast<int>(
+        std::min<int64_t>(config_.max_photos * config_.max_photo_bytes + (4 << 20), INT32_MAX));
     return Serve(config_.listen, {service_.get()}, {v1::IntakeService::service_full_name()});
   }
 
@@ -47,12 +62,14 @@ class IntakeModule final : public modules::ServiceModule {
     service_.reset();
     outbox_.reset();
     logic_.reset();
+    blocklist_.reset();
     CloseStore();
   }
 
  private:
   IntakeConfig config_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<Blocklist> blocklist_;
   std::unique_ptr<IntakeLogic> logic_;
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<CasesClient> cases_;
@@ -77,6 +94,20 @@ absl::Status IntakeConfig::Validate() const {
   }
   if (tracking_prefix.size() < 2 || tracking_prefix.size() > 4) {
     return absl::InvalidArgumentError("config intake.tracking_prefix: must be 2-4 letters");
+  }
+  if (!(duplicate_radius_m >= 0 && duplicate_radius_m <= 1000)) {
+    return absl::InvalidArgumentError("config intake.duplicate_radius_m: must be 0..1000");
+  }
+  if (duplicate_window_hours < 0 || duplicate_window_hours > 24 * 90) {
+    return absl::InvalidArgumentError("config intake.duplicate_window_hours: must be 0..2160");
+  }
+  if (max_photos < 0 || max_photos > 20 || max_photo_bytes < 1024 ||
+      max_photo_bytes > (64 << 20)) {
+    return absl::InvalidArgumentError(
+        "config intake: max_photos must be 0..20 and max_photo_bytes 1 KiB..64 MiB");
+  }
+  if (device_reports_per_hour < 1 || phone_reports_per_day < 1) {
+    return absl::InvalidArgumentError("config intake: rate limits must be at least 1");
   }
   for (char c : tracking_prefix) {
     if (c < 'A' || c > 'Z') {

@@ -16,6 +16,12 @@ struct IntakeConfig {
   int64_t peer_timeout_ms = 5000;
   int max_description_chars = 5000;
   std::string tracking_prefix = "PA";
+  double duplicate_radius_m = 50;
+  int64_t duplicate_window_hours = 72;
+  int device_reports_per_hour = 10;
+  int phone_reports_per_day = 20;
+  int max_photos = 5;
+  int64_t max_photo_bytes = 10 << 20;
 
   template <typename V>
   void Visit(V& v) {
@@ -26,6 +32,13 @@ struct IntakeConfig {
     v("peer_timeout_ms", peer_timeout_ms, "deadline of each call to routing and cases");
     v("max_description_chars", max_description_chars, "longest description accepted");
     v("tracking_prefix", tracking_prefix, "2-4 letters opening every tracking code (PA = phản ánh)");
+    v("duplicate_radius_m", duplicate_radius_m,
+      "a report this close to an earlier one of its category joins that case (+1)");
+    v("duplicate_window_hours", duplicate_window_hours, "... if the earlier one is this recent");
+    v("device_reports_per_hour", device_reports_per_hour, "rate limit per device (burst)");
+    v("phone_reports_per_day", phone_reports_per_day, "rate limit per reporter phone (burst)");
+    v("max_photos", max_photos, "photos accepted with one report");
+    v("max_photo_bytes", max_photo_bytes, "largest photo accepted, in bytes");
   }
   absl::Status Validate() const;
 };

@@ -22,6 +22,11 @@ bool IsPermanent(const absl::Status& status) {
   }
 }
 
+// Outbox keys are "<lane>\x1f<report id>": emergencies sort (and so go) first.
+std::string ReportIdOf(const std::string& outbox_key) {
+  return outbox_key.substr(outbox_key.find('\x1f') + 1);
+}
+
 }  // namespace
 
 Outbox::Outbox(storage::Store* store, const IntakeLogic* logic, RoutingClient* routing,
@@ -49,8 +54,8 @@ void Outbox::Wake() {
   cv_.notify_all();
 }
 
-absl::Status Outbox::Forward(const std::string& report_id) {
-  CIVIC_ASSIGN_OR_RETURN(v1::StoredReport stored, logic_->Load(report_id));
+absl::Status Outbox::Forward(const std::string& outbox_key) {
+  CIVIC_ASSIGN_OR_RETURN(v1::StoredReport stored, logic_->Load(ReportIdOf(outbox_key)));
   const v1::SubmitReportRequest& report = stored.request();
 
   routing::v1::RouteRequest route;
@@ -76,12 +81,15 @@ absl::Status Outbox::Forward(const std::string& report_id) {
   open.set_priority(decision.priority());
   open.set_sla_hours(decision.sla_hours());
   open.set_routing_rule(decision.rule());
+  open.set_supports_report_id(stored.supports_report_id());
+  open.set_operator_id(report.operator_id());
+  if (logic_->IsEmergency(report)) open.set_priority(common::v1::PRIORITY_CRITICAL);
   CIVIC_ASSIGN_OR_RETURN(cases::v1::Case opened, cases_->OpenCase(open));
 
   stored.set_case_id(opened.case_id());
   storage::Batch batch(store_);
   batch.Put(kReportsCf, stored.report_id(), stored.SerializeAsString());
-  batch.Delete(kOutboxCf, stored.report_id());
+  batch.Delete(kOutboxCf, outbox_key);
   return store_->Write(batch);
 }
 
@@ -117,7 +125,7 @@ absl::Status Outbox::DrainOnce() {
       }
       CIVIC_LOG_ERROR("report {} cannot be forwarded and is parked: {}", id, status.ToString());
       storage::Batch batch(store_);
-      batch.Put(kDeadLetterCf, id, status.ToString());
+      batch.Put(kDeadLetterCf, ReportIdOf(id), status.ToString());
       batch.Delete(kOutboxCf, id);
       CIVIC_RETURN_IF_ERROR(store_->Write(batch));
       metrics.dead_lettered.Increment();

@@ -1,5 +1,5 @@
-// Forwards stored reports to routing and cases, in the order they arrived, from a
-// persisted outbox. While a peer is down, reports wait (intake keeps accepting); when it
+// Forwards stored reports to routing and cases from a persisted outbox: emergencies
+// first, then everything else in the order it arrived. While a peer is down, reports wait (intake keeps accepting); when it
 // returns they are forwarded. Cases' OpenCase is idempotent per report, so a retry after
 // a crash between "case opened" and "outbox entry removed" never makes a second case.
 #pragma once
@@ -46,7 +46,7 @@ class Outbox {
   int64_t pending() const { return pending_.load(); }
 
  private:
-  absl::Status Forward(const std::string& report_id);
+  absl::Status Forward(const std::string& outbox_key);
   void Loop();
 
   storage::Store* store_;

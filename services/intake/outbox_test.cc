@@ -15,7 +15,8 @@ TEST_CASE("the outbox holds reports while peers are down and forwards them in or
   auto store = std::move(*storage::Store::Open({dir.path(), IntakeKeyspaces()}));
   auto catalog = std::move(*Catalog::Load(SharedData() / "categories.json"));
   FakeClock clock;
-  IntakeLogic logic(store.get(), catalog.get(), &clock, {});
+  auto blocklist = std::move(*Blocklist::Load(store.get(), &clock));
+  IntakeLogic logic(store.get(), catalog.get(), blocklist.get(), &clock, {});
   FakeRouting routing;
   FakeCases cases;
   Outbox outbox(store.get(), &logic, &routing, &cases, {});
@@ -29,7 +30,7 @@ TEST_CASE("the outbox holds reports while peers are down and forwards them in or
     r.set_description("Rác tồn đọng " + std::to_string(i));
     r.mutable_location()->set_lat(10.77);
     r.mutable_location()->set_lon(106.69);
-    ids.push_back(logic.Submit(r, "app")->report_id());
+    ids.push_back(logic.Submit(r, {.client_id = "app"})->report_id());
     clock.Advance(absl::Milliseconds(5));
   }
   REQUIRE(outbox.DrainOnce().code() == absl::StatusCode::kUnavailable);
@@ -56,7 +57,8 @@ TEST_CASE("the outbox thread forwards on its own and a report refused downstream
   auto store = std::move(*storage::Store::Open({dir.path(), IntakeKeyspaces()}));
   auto catalog = std::move(*Catalog::Load(SharedData() / "categories.json"));
   FakeClock clock;
-  IntakeLogic logic(store.get(), catalog.get(), &clock, {});
+  auto blocklist = std::move(*Blocklist::Load(store.get(), &clock));
+  IntakeLogic logic(store.get(), catalog.get(), blocklist.get(), &clock, {});
   FakeRouting routing;
   FakeCases cases;
 
@@ -66,7 +68,7 @@ TEST_CASE("the outbox thread forwards on its own and a report refused downstream
   poisoned.mutable_request()->set_category("poison");
   storage::Batch batch(store.get());
   batch.Put(kReportsCf, poisoned.report_id(), poisoned.SerializeAsString());
-  batch.Put(kOutboxCf, poisoned.report_id(), "");
+  batch.Put(kOutboxCf, std::string(kNormalLane) + "\x1f" + poisoned.report_id(), "");
   REQUIRE(store->Write(batch).ok());
 
   v1::SubmitReportRequest r;
@@ -75,7 +77,7 @@ TEST_CASE("the outbox thread forwards on its own and a report refused downstream
   r.set_description("Rác");
   r.mutable_location()->set_lat(10.77);
   r.mutable_location()->set_lon(106.69);
-  const std::string good = logic.Submit(r, "app")->report_id();
+  const std::string good = logic.Submit(r, {.client_id = "app"})->report_id();
 
   Outbox outbox(store.get(), &logic, &routing, &cases, {});
   outbox.Start();

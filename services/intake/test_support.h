@@ -41,6 +41,7 @@ class FakeCases : public CasesClient {
     std::lock_guard lock(mu);
     if (down) return absl::UnavailableError("cases is down");
     ++calls;
+    requests[request.report_id()] = request;
     auto [it, inserted] = opened.try_emplace(request.report_id());
     if (inserted) {
       it->second.set_case_id("case-" + request.report_id());
@@ -61,6 +62,7 @@ class FakeCases : public CasesClient {
   bool down = false;
   int calls = 0;
   std::map<std::string, cases::v1::Case> opened;
+  std::map<std::string, cases::v1::OpenCaseRequest> requests;
   std::vector<std::string> order;
 };
 

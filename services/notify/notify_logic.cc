@@ -32,24 +32,57 @@ void FillOpened(const common::v1::CaseEvent& event, v1::Message& m) {
   }
 }
 
+// To a citizen whose report joined a case someone else reported first.
+void FillSupported(const common::v1::CaseEvent& event, v1::Message& m) {
+  const std::string& code = event.supporter_tracking_code();
+  if (m.language() == "en") {
+    m.set_subject(absl::StrCat("Report ", code, " received"));
+    m.set_body(absl::StrCat("Thank you. The same problem was already reported as ",
+                            event.tracking_code(), " and is being handled by ",
+                            event.unit().name_en().empty() ? event.unit().id()
+                                                           : event.unit().name_en(),
+                            ". Your report ", code,
+                            " follows that case: we will tell you when it changes."));
+  } else {
+    m.set_subject(absl::StrCat("Đã tiếp nhận phản ánh ", code));
+    m.set_body(absl::StrCat("Cảm ơn bạn. Vấn đề này đã được phản ánh với mã ",
+                            event.tracking_code(), " và đang được ",
+                            event.unit().name_vi().empty() ? event.unit().id()
+                                                           : event.unit().name_vi(),
+                            " xử lý. Phản ánh ", code,
+                            " của bạn theo dõi vụ việc đó: chúng tôi sẽ báo khi có cập nhật."));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> NotifyKeyspaces() { return {kMessagesCf, kMetaCf}; }
 
 absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
                                 storage::Batch& batch) const {
-  if (event.type() != common::v1::CASE_EVENT_TYPE_OPENED) return absl::OkStatus();
   v1::Message m;
   m.set_message_id(absl::StrCat("msg-", event.sequence()));
-  m.set_tracking_code(event.tracking_code());
   m.set_case_id(event.case_id());
   m.set_event_sequence(event.sequence());
-  m.set_template_("case_opened");
-  m.set_language(event.language() == "en" ? "en" : "vi");
-  FillOpened(event, m);
+  switch (event.type()) {
+    case common::v1::CASE_EVENT_TYPE_OPENED:
+      m.set_tracking_code(event.tracking_code());
+      m.set_template_("case_opened");
+      m.set_language(event.language() == "en" ? "en" : "vi");
+      FillOpened(event, m);
+      break;
+    case common::v1::CASE_EVENT_TYPE_SUPPORTED:
+      m.set_tracking_code(event.supporter_tracking_code());
+      m.set_template_("case_supported");
+      m.set_language(event.supporter_language() == "en" ? "en" : "vi");
+      FillSupported(event, m);
+      break;
+    default:
+      return absl::OkStatus();  // nothing the citizen is told about yet
+  }
   *m.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
       absl::ToUnixNanos(clock_->Now()));
-  batch.Put(kMessagesCf, Key(event.tracking_code(), event.sequence()), m.SerializeAsString());
+  batch.Put(kMessagesCf, Key(m.tracking_code(), event.sequence()), m.SerializeAsString());
   return absl::OkStatus();
 }
 
