@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -45,14 +46,20 @@ absl::Status FromJson(const nlohmann::json& j, absl::string_view path, T& out) {
     out = j.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
     if (!j.is_number_integer()) return type_error("an integer");
-    if constexpr (std::is_unsigned_v<T>) {
-      if (j.is_number_unsigned() || j.get<int64_t>() >= 0) {
-        out = j.get<T>();
-      } else {
-        return type_error("a non-negative integer");
+    // Range-checked: a value that does not fit must not wrap into a valid-looking one.
+    if (j.is_number_unsigned()) {
+      const uint64_t v = j.get<uint64_t>();
+      if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+        return type_error("an integer in range");
       }
+      out = static_cast<T>(v);
     } else {
-      out = j.get<T>();
+      const int64_t v = j.get<int64_t>();
+      if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+          (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+        return type_error("an integer in range");
+      }
+      out = static_cast<T>(v);
     }
   } else if constexpr (std::is_floating_point_v<T>) {
     if (!j.is_number()) return type_error("a number");

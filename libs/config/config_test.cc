@@ -40,6 +40,10 @@ TEST_CASE("config rejects unknown keys and wrong types, naming them", "[config]"
   absl::Status wrong = ReadSection(nlohmann::json::parse(R"({"workers": "8"})"), "sample", s);
   REQUIRE(wrong.message() == "config sample.workers: expected an integer, got string");
   REQUIRE_FALSE(ReadSection(nlohmann::json::parse("[1]"), "sample", s).ok());
+  // Out of range never wraps into a valid-looking value.
+  REQUIRE(ReadSection(nlohmann::json::parse(R"({"workers": 4294967297})"), "sample", s)
+              .message() == "config sample.workers: expected an integer in range, got number");
+  REQUIRE_FALSE(SetField(s, "sample", "workers", "-9999999999").ok());
 }
 
 TEST_CASE("config overrides parse text into the field's type", "[config]") {

@@ -14,6 +14,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
               static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  // gRPC's default reconnect back-off grows to 120 s: after a peer's outage, calls would
+  // wait minutes for a channel that could already reconnect. Peers restart in seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   if (!options.idempotent_methods.empty()) {
     nlohmann::json names = nlohmann::json::array();
     for (const auto& m : options.idempotent_methods) {

@@ -20,6 +20,7 @@ FeedConsumer::FeedConsumer(std::string name, Store* store, std::string cursor_cf
 FeedConsumer::~FeedConsumer() { Stop(); }
 
 absl::Status FeedConsumer::Start() {
+  if (thread_.joinable()) return absl::FailedPreconditionError("feed consumer already started");
   CIVIC_ASSIGN_OR_RETURN(std::optional<std::string> saved,
                          store_->Get(cursor_cf_, cursor_key_));
   position_ = saved ? DecodeUint64(*saved) : 0;
@@ -30,7 +31,10 @@ absl::Status FeedConsumer::Start() {
 
 void FeedConsumer::Stop() {
   if (!thread_.joinable()) return;
-  stopping_ = true;
+  {
+    std::lock_guard lock(mu_);  // so the loop cannot miss the wake-up below
+    stopping_ = true;
+  }
   source_->Cancel();
   cv_.notify_all();
   thread_.join();

@@ -43,7 +43,8 @@ class FeedConsumer {
   ~FeedConsumer();
 
   // Loads the cursor and starts consuming on a thread of its own; reconnects with
-  // back-off (100 ms doubling to 5 s) when the source fails.
+  // back-off (100 ms doubling to 5 s) when the source fails. Once only: a stopped
+  // consumer is not restarted (make a new one); FAILED_PRECONDITION on a second Start.
   absl::Status Start();
   // Stops and joins. Events applied so far are durable.
   void Stop();

@@ -163,8 +163,12 @@ grpc::ServerWriteReactor<CaseEvent>* CasesService::Subscribe(
   if (closing) {
     stream->CloseLocked();
   } else {
-    CIVIC_LOG_INFO("feed subscriber '{}' from sequence {}", request->consumer(),
-                   request->after_sequence());
+    // The name is the caller's text: keep it short and printable in the log.
+    std::string consumer = request->consumer().substr(0, 64);
+    for (char& c : consumer) {
+      if (c < 0x20 || c > 0x7e) c = '?';
+    }
+    CIVIC_LOG_INFO("feed subscriber '{}' from sequence {}", consumer, request->after_sequence());
     stream->Begin();
   }
   return stream;

@@ -101,14 +101,24 @@ absl::Status LoadConfig(const std::vector<std::string>& args,
     if (eq == absl::string_view::npos) continue;
     const std::string name = absl::AsciiStrToLower(e.substr(0, eq));
     absl::Status status;
+    bool in_section = false, matched = false;
     config.ForEachSection([&](absl::string_view section, auto& s) {
+      if (!absl::StartsWith(name, absl::StrCat(section, "_"))) return;
+      in_section = true;
       for (const auto& key : config::KeysOf(s)) {
         if (status.ok() && name == absl::StrCat(section, "_", key)) {
+          matched = true;
           status = config::SetField(s, section, key, e.substr(eq + 1));
         }
       }
     });
     CIVIC_RETURN_IF_ERROR(status);
+    // CIVIC_INTAKE_WORKRS must not be silently ignored; CIVIC_<other> may belong to
+    // something else (tests use CIVIC_SHARED_DATA).
+    if (in_section && !matched) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment CIVIC_", e.substr(0, eq), ": unknown config key"));
+    }
   }
 
   // Pass 3: flags, in order (so a --set after --ephemeral-ports pins that one port).

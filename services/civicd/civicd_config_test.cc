@@ -53,6 +53,9 @@ TEST_CASE("unknown sections, keys and flags are errors that name them", "[civicd
               "unknown config section 'intkae'") != std::string::npos);
   REQUIRE(LoadConfig({"--set", "intake.nope=1"}, {}, config, flags).message() ==
           "config intake.nope: unknown key");
+  REQUIRE(LoadConfig({}, {"CIVIC_INTAKE_WORKRS=32"}, config, flags).message() ==
+          "environment CIVIC_INTAKE_WORKRS: unknown config key");
+  REQUIRE(LoadConfig({}, {"CIVIC_SHARED_DATA=/data"}, config, flags).ok());
   REQUIRE(LoadConfig({"--bogus"}, {}, config, flags).message() ==
           "unknown flag '--bogus' (see --help)");
   REQUIRE(LoadConfig({"--config=/no/such/file"}, {}, config, flags).code() ==

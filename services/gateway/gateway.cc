@@ -251,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string path;  // without the query, which may hold personal data
     std::string route = "-";
     std::string request_id;
+    std::string device_id;  // X-Device-Id, when well-formed
     unsigned version = 11;
     bool keep_alive = false;
   };
@@ -327,6 +328,11 @@ class Session : public std::enable_shared_from_this<Session> {
     exchange_.keep_alive = req.keep_alive();
     const absl::string_view id = Sv(req["X-Request-Id"]);
     exchange_.request_id = IsSaneRequestId(id) ? std::string(id) : NewSortableId(absl::Now());
+    // The app's installation id: the scope of retries and of per-device rate limits.
+    // Until app authentication lands it is the client's word, checked only for shape.
+    if (const absl::string_view device = Sv(req["X-Device-Id"]); IsSaneRequestId(device)) {
+      exchange_.device_id = std::string(device);
+    }
   }
 
   void Dispatch() {
@@ -385,6 +391,9 @@ class Session : public std::enable_shared_from_this<Session> {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                std::chrono::milliseconds(timeout_ms));
     call->context.AddMetadata("x-request-id", exchange_.request_id);
+    if (!exchange_.device_id.empty()) {
+      call->context.AddMetadata("x-civic-device-id", exchange_.device_id);
+    }
     bool own_buffer = false;
     grpc::GenericStub* stub = gateway_->StubFor(route.service);
     if (stub == nullptr ||

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -226,10 +227,13 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   v1::SubmitReportRequest r = request;
   CIVIC_RETURN_IF_ERROR(Validate(r));
 
+  // A client request id is scoped by the client (app) and the device it came from, so
+  // two installations counting from 1 never collide.
   const std::string request_key =
       r.client_request_id().empty()
           ? ""
-          : absl::StrCat(caller.client_id, "\x1f", r.client_request_id());
+          : absl::StrCat(caller.client_id, "\x1f", caller.device_id, "\x1f",
+                         r.client_request_id());
   std::unique_lock<std::mutex> lock;
   if (!request_key.empty()) {
     lock = std::unique_lock(LockFor(request_key));
@@ -237,6 +241,16 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
                            store_->Get(kByRequestCf, request_key));
     if (seen) {
       CIVIC_ASSIGN_OR_RETURN(v1::StoredReport original, Load(*seen));
+      // A replay must be the same report: never answer one citizen's submission with
+      // another's tracking code.
+      v1::SubmitReportRequest same = r;
+      same.clear_photos();  // stored apart; compared by the rest of the request
+      if (!google::protobuf::util::MessageDifferencer::Equals(same, original.request())) {
+        return WithReason(
+            absl::AlreadyExistsError(
+                "client_request_id was already used for a different report; use a new one"),
+            "IDEMPOTENCY_KEY_REUSED", kDomain);
+      }
       v1::SubmitReportResponse response;
       response.set_report_id(original.report_id());
       response.set_tracking_code(original.tracking_code());
@@ -252,12 +266,18 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   const absl::Time now = clock_->Now();
   v1::StoredReport stored;
   stored.set_report_id(NewSortableId(now));
-  // 33 million codes a month per prefix: a clash is rare, but never reuse a code.
+  // 33 million codes a month per prefix: a clash is rare, but never reuse a code. The
+  // code's lock is held from the check to the write, so two submissions cannot both
+  // take it. (Code locks are always taken after request locks: no lock cycle.)
+  std::unique_lock<std::mutex> code_lock;
   for (int attempt = 0;; ++attempt) {
     stored.set_tracking_code(NewTrackingCode(limits_.tracking_prefix, now));
+    code_lock = std::unique_lock(
+        code_locks_[std::hash<std::string>{}(stored.tracking_code()) % code_locks_.size()]);
     CIVIC_ASSIGN_OR_RETURN(std::optional<std::string> taken,
                            store_->Get(kByCodeCf, stored.tracking_code()));
     if (!taken) break;
+    code_lock.unlock();
     if (attempt == 8) return absl::InternalError("could not find a free tracking code");
   }
   const std::optional<NearbyReport> near =

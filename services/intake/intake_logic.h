@@ -104,6 +104,8 @@ class IntakeLogic {
   std::atomic<uint64_t> submissions_{0};
   // Striped locks: two concurrent retries of one request must not both store it.
   std::array<std::mutex, 64> request_locks_;
+  // Striped locks over tracking codes: allocation is check-then-write.
+  std::array<std::mutex, 64> code_locks_;
 };
 
 }  // namespace civic::intake

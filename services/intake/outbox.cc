@@ -9,13 +9,14 @@
 namespace civic::intake {
 namespace {
 
-// Errors that will not heal by waiting: the report itself is unacceptable downstream.
-bool IsPermanent(const absl::Status& status) {
+// Errors of a peer being away or busy: the report waits, in order, however long.
+bool IsTransient(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kCancelled:
       return true;
     default:
       return false;
@@ -119,11 +120,16 @@ absl::Status Outbox::DrainOnce() {
         metrics.forwarded.Increment();
         continue;
       }
-      if (!IsPermanent(status)) {
-        metrics.forward_retries.Increment();
+      metrics.forward_retries.Increment();
+      // Anything else is about this report (or a bug downstream): retry it a few times,
+      // then park it so that it does not hold up every report behind it.
+      const int attempts = IsTransient(status) ? 0 : ++failed_attempts_[id];
+      if (attempts < options_.max_attempts) {
         return status;  // keep order: retry this one before any later report
       }
-      CIVIC_LOG_ERROR("report {} cannot be forwarded and is parked: {}", id, status.ToString());
+      failed_attempts_.erase(id);
+      CIVIC_LOG_ERROR("report {} cannot be forwarded and is parked after {} attempts: {}",
+                      ReportIdOf(id), attempts, status.ToString());
       storage::Batch batch(store_);
       batch.Put(kDeadLetterCf, ReportIdOf(id), status.ToString());
       batch.Delete(kOutboxCf, id);

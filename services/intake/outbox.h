@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +22,9 @@ struct OutboxOptions {
   int batch = 64;                                   // entries read per pass
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // Failures other than a peer being away (UNAVAILABLE, DEADLINE_EXCEEDED...) park a
+  // report in the dead-letter keyspace after this many attempts.
+  int max_attempts = 5;
 };
 
 class Outbox {
@@ -37,9 +41,10 @@ class Outbox {
   // Tells the thread there is new work.
   void Wake();
 
-  // One pass: forwards entries in order until the outbox is empty or one fails with a
-  // retryable error (returned). Entries failing permanently are moved to the dead-letter
-  // keyspace and logged. Used by the thread, and directly by tests.
+  // One pass: forwards entries in order until the outbox is empty or one fails (its
+  // error is returned; the next pass retries it first). An entry failing other than
+  // transiently `max_attempts` times is moved to the dead-letter keyspace and logged.
+  // Used by the thread, and directly by tests.
   absl::Status DrainOnce();
 
   // Entries waiting (counted on each pass).
@@ -56,6 +61,7 @@ class Outbox {
   OutboxOptions options_;
 
   std::atomic<int64_t> pending_{0};
+  std::map<std::string, int> failed_attempts_;  // outbox key → attempts; DrainOnce only
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

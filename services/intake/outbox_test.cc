@@ -79,7 +79,8 @@ TEST_CASE("the outbox thread forwards on its own and a report refused downstream
   r.mutable_location()->set_lon(106.69);
   const std::string good = logic.Submit(r, {.client_id = "app"})->report_id();
 
-  Outbox outbox(store.get(), &logic, &routing, &cases, {});
+  Outbox outbox(store.get(), &logic, &routing, &cases,
+                {.initial_backoff = absl::Milliseconds(1), .max_attempts = 3});
   outbox.Start();
   outbox.Wake();
   for (int i = 0; i < 500 && logic.Load(good)->case_id().empty(); ++i) {

@@ -144,7 +144,7 @@ TEST_CASE("Bad requests get problem responses naming the bad fields and change n
     REQUIRE(cases.ok());
   }
   const std::optional<CaseCounts> counts =
-      WaitForTotalOpened(gateway, good_codes.size(), absl::Seconds(30));
+      WaitForReportsCounted(gateway, good_codes.size(), absl::Seconds(30));
   REQUIRE(counts.has_value());
   CHECK(counts->total_opened == good_codes.size());
 

@@ -82,6 +82,8 @@ json ToSubmitRequest(const json& sample) {
   if (sample.contains("channel") && sample["channel"].is_string()) {
     const std::string channel = ChannelEnum(sample["channel"].get<std::string>());
     if (!channel.empty()) request["channel"] = channel;
+    // A hotline report is entered by an operator, who is recorded with it.
+    if (channel == "CHANNEL_HOTLINE") request["operator_id"] = "op-sample";
   }
   if (sample.contains("reporter") && sample["reporter"].is_object()) {
     const json& reporter = sample["reporter"];
@@ -131,6 +133,7 @@ SubmitResult SubmitReport(const HttpClient& gateway, const json& request) {
   if (std::optional<json> body = ParseObject(result.response)) {
     result.tracking_code = JsonString(*body, "tracking_code");
     result.replayed = body->value("replayed", false);
+    result.supports_tracking_code = JsonString(*body, "supports_tracking_code");
   }
   return result;
 }
@@ -153,6 +156,7 @@ std::optional<CaseCounts> GetCaseCounts(const HttpClient& gateway) {
   CaseCounts counts;
   counts.total_opened = JsonUint64(*body, "total_opened");
   counts.feed_sequence = JsonUint64(*body, "feed_sequence");
+  counts.total_supported = JsonUint64(*body, "total_supported");
   if (body->contains("counts") && (*body)["counts"].is_array()) {
     for (const json& row : (*body)["counts"]) {
       const std::uint64_t opened = JsonUint64(row, "opened");
@@ -229,13 +233,13 @@ PipelineWait WaitForMessages(const HttpClient& gateway, const std::vector<std::s
       });
 }
 
-std::optional<CaseCounts> WaitForTotalOpened(const HttpClient& gateway, std::uint64_t at_least,
-                                             absl::Duration timeout) {
+std::optional<CaseCounts> WaitForReportsCounted(const HttpClient& gateway,
+                                                std::uint64_t at_least, absl::Duration timeout) {
   std::optional<CaseCounts> last;
   Eventually(
       [&] {
         if (std::optional<CaseCounts> counts = GetCaseCounts(gateway)) last = std::move(counts);
-        return last && last->total_opened >= at_least;
+        return last && last->total_opened + last->total_supported >= at_least;
       },
       timeout);
   return last;

@@ -49,6 +49,8 @@ struct SubmitResult {
   HttpResponse response;
   std::string tracking_code;  // "" unless 200 with a tracking code
   bool replayed = false;
+  // Set when intake found the same problem reported nearby: the report joins that case.
+  std::string supports_tracking_code;
 };
 
 // POST /v1/reports.
@@ -66,6 +68,7 @@ std::optional<nlohmann::json> ListMessages(const HttpClient& gateway,
 struct CaseCounts {
   std::uint64_t total_opened = 0;
   std::uint64_t feed_sequence = 0;
+  std::uint64_t total_supported = 0;  // reports that joined an existing case (+1)
   // (category, district_code) → opened; rows with zero counts are left out.
   std::map<std::pair<std::string, std::string>, std::uint64_t> opened;
 };
@@ -73,7 +76,8 @@ struct CaseCounts {
 // GET /v1/analytics/case-counts (no filters), or nullopt unless 200 with JSON.
 std::optional<CaseCounts> GetCaseCounts(const HttpClient& gateway);
 
-// (category, _truth.district_code) → how many of `samples` there are.
+// (category, _truth.district_code) → how many of `samples` there are. Pass the samples
+// that opened cases (those whose submission had no supports_tracking_code).
 std::map<std::pair<std::string, std::string>, std::uint64_t> ExpectedCounts(
     const std::vector<SampleReport>& samples);
 
@@ -98,10 +102,9 @@ PipelineWait WaitForCases(const HttpClient& gateway, const std::vector<std::stri
 PipelineWait WaitForMessages(const HttpClient& gateway, const std::vector<std::string>& codes,
                              absl::Duration timeout);
 
-// Waits until analytics reports total_opened >= `at_least`; returns the last counts
-// seen (nullopt when analytics never answered).
-std::optional<CaseCounts> WaitForTotalOpened(const HttpClient& gateway,
-                                             std::uint64_t at_least,
-                                             absl::Duration timeout);
+// Waits until analytics has counted at least `at_least` reports, opened cases and +1s
+// together; returns the last counts seen (nullopt when analytics never answered).
+std::optional<CaseCounts> WaitForReportsCounted(const HttpClient& gateway,
+                                                std::uint64_t at_least, absl::Duration timeout);
 
 }  // namespace civic::testing
