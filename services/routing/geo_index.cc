@@ -310,6 +310,7 @@ class GeoIndex::Layer {
   }
 
   size_t size() const { return records_.size(); }
+  const std::vector<AreaRecord>& records() const { return records_; }
 
  private:
   explicit Layer(std::vector<ParsedFeature> features) {
@@ -425,6 +426,17 @@ void GeoIndex::ResolveInto(double lat, double lon,
   area->set_district_name(record->district_name);
   area->set_province_code(record->province_code);
   area->set_province_name(record->province_name);
+}
+
+void GeoIndex::ForEachArea(
+    const std::function<void(AdminLevel level, const AreaRecord& record)>& fn) const {
+  const std::pair<AdminLevel, const Layer*> layers[] = {
+      {AdminLevel::kWard, wards_.get()},
+      {AdminLevel::kDistrict, districts_.get()},
+      {AdminLevel::kProvince, provinces_.get()}};
+  for (const auto& [level, layer] : layers) {
+    for (const AreaRecord& record : layer->records()) fn(level, record);
+  }
 }
 
 size_t GeoIndex::ward_count() const { return wards_->size(); }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "civic/common/v1/common.pb.h"
 
 namespace civic::routing {
+
+// The three levels of Viet Nam's administration the boundary files describe, most local
+// first.
+enum class AdminLevel { kWard = 0, kDistrict = 1, kProvince = 2 };
 
 // The administrative areas a lookup found, mirroring civic.common.v1.AdminArea. A ward
 // record has all six fields; a district record only the district and province ones; a
@@ -71,6 +76,11 @@ class GeoIndex {
 
   // Like Resolve() but overwrites `*area`, so a caller can reuse one message.
   void ResolveInto(double lat, double lon, civic::common::v1::AdminArea* area) const;
+
+  // Calls `fn` once for every area record, wards first, then districts, then
+  // provinces, each level in code order. Records live as long as the index.
+  void ForEachArea(
+      const std::function<void(AdminLevel level, const AreaRecord& record)>& fn) const;
 
   size_t ward_count() const;
   size_t district_count() const;

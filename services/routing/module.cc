@@ -5,6 +5,7 @@
 #include "libs/core/status.h"
 #include "services/routing/routing_logic.h"
 #include "services/routing/routing_service.h"
+#include "services/routing/routing_store.h"
 
 namespace civic::routing {
 namespace {
@@ -15,20 +16,24 @@ class RoutingModule final : public modules::ServiceModule {
       : ServiceModule("routing", context), config_(config) {}
 
   absl::Status Start() override {
-    // The directory and rules move into routing's own store with the routing issue;
-    // for now they are loaded from the reference data at every start.
+    // Boundaries and categories come from the reference data at every start; the unit
+    // directory (seeded from agencies.json on the first) and the rules from the store.
+    CIVIC_RETURN_IF_ERROR(OpenStore(RoutingKeyspaces()));
     CIVIC_ASSIGN_OR_RETURN(logic_, RoutingLogic::Load({.data_dir = context().shared_data,
-                                                       .triage_unit_id = config_.triage_unit_id}));
-    CIVIC_LOG_INFO("routing loaded {} wards and {} units", logic_->ward_count(),
-                   logic_->unit_count());
-    service_ = std::make_unique<RoutingService>(logic_.get());
+                                                       .triage_unit_id = config_.triage_unit_id,
+                                                       .store = store(),
+                                                       .clock = context().clock}));
+    CIVIC_LOG_INFO("routing loaded {} wards, {} units, rule set version {}",
+                   logic_->ward_count(), logic_->unit_count(), logic_->rule_set_version());
+    service_ = std::make_unique<RoutingService>(logic_.get(), config_.admin_workers);
     return Serve(config_.listen, {service_.get()}, {v1::RoutingService::service_full_name()});
   }
 
   void Stop(absl::Duration grace) override {
     StopServer(grace);
-    service_.reset();
+    service_.reset();  // joins the admin workers: no write is left in flight
     logic_.reset();
+    CloseStore();
   }
 
  private:
@@ -43,6 +48,9 @@ absl::Status RoutingConfig::Validate() const {
   CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(listen, "routing.listen"));
   if (triage_unit_id.empty()) {
     return absl::InvalidArgumentError("config routing.triage_unit_id: must not be empty");
+  }
+  if (admin_workers < 1 || admin_workers > 64) {
+    return absl::InvalidArgumentError("config routing.admin_workers: must be 1..64");
   }
   return absl::OkStatus();
 }

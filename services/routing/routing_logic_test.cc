@@ -282,6 +282,112 @@ TEST_CASE("A custom triage unit id is used", "[routing]") {
   CHECK(d->unit().id() == "x.triage");
 }
 
+// --- Address-only reports ---
+
+RouteRequest AddressRequest(const std::string& category, const std::string& address) {
+  RouteRequest request;
+  request.set_category(category);
+  request.set_address(address);
+  return request;
+}
+
+TEST_CASE("Without a location the address places the report", "[routing][address]") {
+  absl::StatusOr<RouteDecision> d =
+      Logic().Route(AddressRequest("traffic.pothole", "P.BẾN NGHÉ quận 1"));
+  REQUIRE(d.ok());
+  CHECK(d->area().ward_code() == "26740");
+  CHECK(d->area().ward_name() == "Phường Bến Nghé");
+  CHECK(d->area().district_name() == "Quận 1");
+  CHECK(d->area_source() == civic::routing::v1::AREA_SOURCE_ADDRESS);
+  CHECK(d->unit().id() == "hcm.district_pc.760");
+  CHECK(d->rule() == "address:ward+district;primary:district_pc@district:760");
+
+  d = Logic().Route(AddressRequest("public_order.noise", "phuong ben nghe"));
+  REQUIRE(d.ok());
+  CHECK(d->unit().id() == "hcm.ward_police.26740");
+  CHECK(d->rule() == "address:ward;primary:ward_police@ward:26740");
+
+  // A district alone: district-level routing.
+  d = Logic().Route(AddressRequest("traffic.pothole", "q1"));
+  REQUIRE(d.ok());
+  CHECK(d->area().ward_code().empty());
+  CHECK(d->area().district_code() == "760");
+  CHECK(d->rule() == "address:district;primary:district_pc@district:760");
+
+  // A ward number without its district: only the city is certain, and the rule says so.
+  d = Logic().Route(AddressRequest("traffic.pothole", "Phường 15"));
+  REQUIRE(d.ok());
+  CHECK(d->area().ward_code().empty());
+  CHECK(d->area().district_code().empty());
+  CHECK(d->area().province_code() == "79");
+  CHECK(d->rule() == "address:ambiguous;support:dept_transport@province:79");
+  d = Logic().Route(AddressRequest("traffic.pothole", "Phường 15, Quận Tân Bình"));
+  REQUIRE(d.ok());
+  CHECK(d->area().ward_code() == "27007");
+  CHECK(d->unit().id() == "hcm.district_pc.766");
+
+  // Nothing recognisable: triage, with the reason.
+  d = Logic().Route(AddressRequest("traffic.pothole", "123 Lê Lợi"));
+  REQUIRE(d.ok());
+  CHECK(d->area().ByteSizeLong() == 0);
+  CHECK(d->area_source() == civic::routing::v1::AREA_SOURCE_NONE);
+  CHECK(d->unit().id() == "ioc.triage");
+  CHECK(d->rule() == "address:none;triage:outside_coverage");
+}
+
+TEST_CASE("The address is used only when the point lies in no ward", "[routing][address]") {
+  // Inside a ward: the point wins over a contradicting address.
+  RouteRequest request = Request("traffic.pothole", kCitadelLat, kCitadelLon);
+  request.set_address("p. Bến Nghé, Q.1");
+  absl::StatusOr<RouteDecision> d = Logic().Route(request);
+  REQUIRE(d.ok());
+  CHECK(d->area().ward_code() == "19765");
+  CHECK(d->area_source() == civic::routing::v1::AREA_SOURCE_LOCATION);
+  CHECK(d->rule() == "primary:district_pc@district:474");
+
+  // Outside every ward (Hải Châu, Đà Nẵng has no ward file): the address names a ward.
+  request = Request("traffic.pothole", 16.0544, 108.2022);
+  request.set_address("Phường Phú Hội, TP Huế");
+  d = Logic().Route(request);
+  REQUIRE(d.ok());
+  CHECK(d->area_source() == civic::routing::v1::AREA_SOURCE_ADDRESS);
+  CHECK(d->area().district_code() == "474");
+  CHECK_FALSE(d->area().ward_code().empty());
+  CHECK(d->unit().id() == "hue.district_pc.474");
+
+  // Outside every ward, and the address says no more than the point: the point stays.
+  request.set_address("Thành phố Hồ Chí Minh");
+  d = Logic().Route(request);
+  REQUIRE(d.ok());
+  CHECK(d->area_source() == civic::routing::v1::AREA_SOURCE_LOCATION);
+  CHECK(d->area().district_code() == "492");
+  CHECK(d->rule() == "triage:no_unit@province:48");
+}
+
+TEST_CASE("ResolveAddress answers the area and refuses empty or long addresses",
+          "[routing][address]") {
+  civic::routing::v1::ResolveAddressRequest request;
+  request.set_address("Phường 15, Quận Tân Bình");
+  absl::StatusOr<AdminArea> area = Logic().ResolveAddress(request);
+  REQUIRE(area.ok());
+  CHECK(area->ward_code() == "27007");
+  CHECK(area->ward_name() == "Phường 15");
+  CHECK(area->district_name() == "Quận Tân Bình");
+  CHECK(area->province_code() == "79");
+
+  request.set_address("không có địa danh nào");
+  area = Logic().ResolveAddress(request);
+  REQUIRE(area.ok());
+  CHECK(area->ByteSizeLong() == 0);
+
+  for (const std::string& bad : {std::string(), std::string(1001, 'a')}) {
+    request.set_address(bad);
+    area = Logic().ResolveAddress(request);
+    REQUIRE(area.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(FieldViolationsOf(area.status()).at(0).field == "address");
+  }
+}
+
 // --- UnitDirectory on hand-made files ---
 
 constexpr char kCategories[] = R"({

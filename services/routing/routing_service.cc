@@ -1,20 +1,33 @@
+// RoutingService: each RPC validated and answered by RoutingLogic; only the calls that
+// write to (or read history from) the store leave gRPC's threads.
 #include "services/routing/routing_service.h"
 
 #include <cmath>
+#include <utility>
 
 #include "libs/core/status.h"
 #include "libs/rpc/status.h"
+#include "libs/rpc/unary.h"
 
 namespace civic::routing {
+namespace {
+
+// Finishes a call answered inline from a StatusOr.
+template <typename T>
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
+                                     absl::StatusOr<T> result, T* response) {
+  auto* reactor = context->DefaultReactor();
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(rpc::ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* RoutingService::Route(grpc::CallbackServerContext* context,
                                                 const v1::RouteRequest* request,
                                                 v1::RouteDecision* response) {
-  auto* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::RouteDecision> decision = logic_->Route(*request);
-  if (decision.ok()) *response = std::move(*decision);
-  reactor->Finish(rpc::ToGrpcStatus(decision.status()));
-  return reactor;
+  return FinishWith(context, logic_->Route(*request), response);
 }
 
 grpc::ServerUnaryReactor* RoutingService::ResolveLocation(
@@ -28,6 +41,67 @@ grpc::ServerUnaryReactor* RoutingService::ResolveLocation(
   if (status.ok()) *response = logic_->Resolve(request->lat(), request->lon());
   reactor->Finish(rpc::ToGrpcStatus(status));
   return reactor;
+}
+
+grpc::ServerUnaryReactor* RoutingService::ResolveAddress(
+    grpc::CallbackServerContext* context, const v1::ResolveAddressRequest* request,
+    common::v1::AdminArea* response) {
+  return FinishWith(context, logic_->ResolveAddress(*request), response);
+}
+
+grpc::ServerUnaryReactor* RoutingService::ListUnits(grpc::CallbackServerContext* context,
+                                                    const v1::ListUnitsRequest* request,
+                                                    v1::ListUnitsResponse* response) {
+  return FinishWith(context, logic_->ListUnits(*request), response);
+}
+
+grpc::ServerUnaryReactor* RoutingService::PutUnit(grpc::CallbackServerContext* context,
+                                                  const v1::PutUnitRequest* request,
+                                                  v1::Unit* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->PutUnit(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingService::DeleteUnit(grpc::CallbackServerContext* context,
+                                                     const v1::DeleteUnitRequest* request,
+                                                     v1::DeleteUnitResponse* /*response*/) {
+  return rpc::RunUnary(context, pool_,
+                       [this, request]() { return logic_->DeleteUnit(*request); });
+}
+
+grpc::ServerUnaryReactor* RoutingService::ListRules(grpc::CallbackServerContext* context,
+                                                    const v1::ListRulesRequest* request,
+                                                    v1::RuleSet* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->ListRules(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingService::PutRule(grpc::CallbackServerContext* context,
+                                                  const v1::PutRuleRequest* request,
+                                                  v1::RuleChange* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->PutRule(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingService::DeleteRule(grpc::CallbackServerContext* context,
+                                                     const v1::DeleteRuleRequest* request,
+                                                     v1::RuleChange* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->DeleteRule(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingService::DryRun(grpc::CallbackServerContext* context,
+                                                 const v1::DryRunRequest* request,
+                                                 v1::RouteDecision* response) {
+  return FinishWith(context, logic_->DryRun(*request), response);
 }
 
 }  // namespace civic::routing

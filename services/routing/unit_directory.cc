@@ -109,8 +109,8 @@ absl::Status GetStringList(const Json& obj, const char* key, bool required,
   return absl::OkStatus();
 }
 
-absl::Status CheckUnitTypes(const std::vector<std::string>& types,
-                            const std::set<std::string, std::less<>>& known) {
+absl::Status CheckDeclared(const std::vector<std::string>& types,
+                           const std::set<std::string, std::less<>>& known) {
   for (const std::string& type : types) {
     if (known.count(type) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -125,6 +125,9 @@ absl::Status ParseCategory(const Json& service,
                            CategoryInfo* out) {
   if (!service.is_object()) return absl::InvalidArgumentError("not an object");
   if (absl::Status st = GetString(service, "code", &out->code); !st.ok()) return st;
+  if (auto it = service.find("group"); it != service.end() && it->is_string()) {
+    out->group = it->get<std::string>();
+  }
   // Names are for display only; a category without them still routes.
   if (auto it = service.find("name_vi"); it != service.end() && it->is_string()) {
     out->name_vi = it->get<std::string>();
@@ -160,13 +163,18 @@ absl::Status ParseCategory(const Json& service,
       !st.ok()) {
     return st;
   }
-  if (absl::Status st = CheckUnitTypes(out->primary, unit_types); !st.ok()) return st;
-  return CheckUnitTypes(out->support, unit_types);
+  if (absl::Status st = CheckDeclared(out->primary, unit_types); !st.ok()) return st;
+  return CheckDeclared(out->support, unit_types);
 }
 
-absl::Status ParseUnit(const Json& agency,
-                       const std::set<std::string, std::less<>>& unit_types,
-                       UnitInfo* out) {
+// `obj[key]` as a string when it is one; nothing otherwise (optional fields).
+void GetOptionalString(const Json& obj, const char* key, std::string* out) {
+  if (auto it = obj.find(key); it != obj.end() && it->is_string()) {
+    *out = it->get<std::string>();
+  }
+}
+
+absl::Status ParseUnit(const Json& agency, const Catalog& catalog, UnitInfo* out) {
   if (!agency.is_object()) return absl::InvalidArgumentError("not an object");
   if (absl::Status st = GetString(agency, "id", &out->id); !st.ok()) return st;
   if (absl::Status st = GetString(agency, "name_vi", &out->name_vi); !st.ok()) return st;
@@ -181,7 +189,11 @@ absl::Status ParseUnit(const Json& agency,
   std::sort(out->unit_types.begin(), out->unit_types.end());
   out->unit_types.erase(std::unique(out->unit_types.begin(), out->unit_types.end()),
                         out->unit_types.end());
-  if (absl::Status st = CheckUnitTypes(out->unit_types, unit_types); !st.ok()) return st;
+  if (absl::Status st = catalog.CheckUnitTypes(out->unit_types); !st.ok()) return st;
+  GetOptionalString(agency, "parent_id", &out->parent_id);
+  if (auto contact = agency.find("contact"); contact != agency.end() && contact->is_object()) {
+    GetOptionalString(*contact, "email", &out->email);
+  }
 
   auto jurisdiction = agency.find("jurisdiction");
   if (jurisdiction == agency.end() || !jurisdiction->is_object()) {
@@ -198,6 +210,10 @@ absl::Status ParseUnit(const Json& agency,
   if (absl::Status st = GetString(*jurisdiction, "code", &out->jurisdiction_code);
       !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("jurisdiction: ", st.message()));
+  }
+  GetOptionalString(*jurisdiction, "province_code", &out->province_code);
+  if (out->province_code.empty() && out->level == JurisdictionLevel::kProvince) {
+    out->province_code = out->jurisdiction_code;
   }
   return absl::OkStatus();
 }
@@ -219,16 +235,14 @@ absl::StatusOr<const Json*> GetArray(const Json& root, const char* key,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<UnitDirectory>> UnitDirectory::Load(
-    const fs::path& categories_json, const fs::path& agencies_json) {
-  std::unique_ptr<UnitDirectory> dir(new UnitDirectory());
+absl::StatusOr<std::shared_ptr<const Catalog>> Catalog::Load(const fs::path& categories_json) {
+  std::shared_ptr<Catalog> catalog(new Catalog());
 
-  // categories.json: declared unit types, then services.
+  // Declared unit types and groups, then services.
   absl::StatusOr<Json> categories = ReadJsonFile(categories_json);
   if (!categories.ok()) return categories.status();
   absl::StatusOr<const Json*> declared = GetArray(*categories, "unit_types", categories_json);
   if (!declared.ok()) return declared.status();
-  std::set<std::string, std::less<>> unit_types;
   for (size_t i = 0; i < (*declared)->size(); ++i) {
     const Json& type = (**declared)[i];
     std::string code;
@@ -238,47 +252,102 @@ absl::StatusOr<std::unique_ptr<UnitDirectory>> UnitDirectory::Load(
       return absl::InvalidArgumentError(absl::StrCat(
           categories_json.string(), ": unit_types[", i, "]: ", st.message()));
     }
-    unit_types.insert(std::move(code));
+    catalog->unit_types_.insert(std::move(code));
+  }
+  if (auto groups = categories->find("groups");
+      groups != categories->end() && groups->is_array()) {
+    for (const Json& group : *groups) {
+      std::string code;
+      if (group.is_object() && GetString(group, "code", &code).ok()) {
+        catalog->groups_.insert(std::move(code));
+      }
+    }
   }
   absl::StatusOr<const Json*> services = GetArray(*categories, "services", categories_json);
   if (!services.ok()) return services.status();
   for (const Json& service : **services) {
     CategoryInfo category;
-    absl::Status st = ParseCategory(service, unit_types, &category);
-    if (st.ok() && !dir->category_by_code_.emplace(category.code, dir->categories_.size())
-                        .second) {
+    absl::Status st = ParseCategory(service, catalog->unit_types_, &category);
+    if (st.ok() &&
+        !catalog->category_by_code_.emplace(category.code, catalog->categories_.size())
+             .second) {
       st = absl::InvalidArgumentError("duplicate category code");
     }
     if (!st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          categories_json.string(), ": services[", dir->categories_.size(), "]",
+          categories_json.string(), ": services[", catalog->categories_.size(), "]",
           category.code.empty() ? "" : absl::StrCat(" (", category.code, ")"), ": ",
           st.message()));
     }
-    dir->categories_.push_back(std::move(category));
+    if (!category.group.empty()) catalog->groups_.insert(category.group);
+    catalog->categories_.push_back(std::move(category));
   }
-  if (dir->categories_.empty()) {
+  if (catalog->categories_.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(categories_json.string(), ": 'services' is empty"));
   }
+  return std::shared_ptr<const Catalog>(std::move(catalog));
+}
 
-  // agencies.json.
+const CategoryInfo* Catalog::FindCategory(std::string_view code) const {
+  auto it = category_by_code_.find(code);
+  return it == category_by_code_.end() ? nullptr : &categories_[it->second];
+}
+
+absl::Status Catalog::CheckUnitTypes(const std::vector<std::string>& types) const {
+  return CheckDeclared(types, unit_types_);
+}
+
+absl::StatusOr<std::vector<UnitInfo>> LoadAgencies(const fs::path& agencies_json,
+                                                   const Catalog& catalog) {
   absl::StatusOr<Json> agencies = ReadJsonFile(agencies_json);
   if (!agencies.ok()) return agencies.status();
   absl::StatusOr<const Json*> list = GetArray(*agencies, "agencies", agencies_json);
   if (!list.ok()) return list.status();
+  std::vector<UnitInfo> units;
+  units.reserve((*list)->size());
   for (const Json& agency : **list) {
     UnitInfo unit;
-    absl::Status st = ParseUnit(agency, unit_types, &unit);
-    if (st.ok() && !dir->unit_by_id_.emplace(unit.id, dir->units_.size()).second) {
+    if (absl::Status st = ParseUnit(agency, catalog, &unit); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          agencies_json.string(), ": agencies[", units.size(), "]",
+          unit.id.empty() ? "" : absl::StrCat(" (", unit.id, ")"), ": ", st.message()));
+    }
+    units.push_back(std::move(unit));
+  }
+  return units;
+}
+
+absl::StatusOr<std::unique_ptr<UnitDirectory>> UnitDirectory::Load(
+    const fs::path& categories_json, const fs::path& agencies_json) {
+  absl::StatusOr<std::shared_ptr<const Catalog>> catalog = Catalog::Load(categories_json);
+  if (!catalog.ok()) return catalog.status();
+  absl::StatusOr<std::vector<UnitInfo>> units = LoadAgencies(agencies_json, **catalog);
+  if (!units.ok()) return units.status();
+  absl::StatusOr<std::unique_ptr<UnitDirectory>> dir =
+      Build(*std::move(catalog), *std::move(units));
+  if (!dir.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(agencies_json.string(), ": ", dir.status().message()));
+  }
+  return dir;
+}
+
+absl::StatusOr<std::unique_ptr<UnitDirectory>> UnitDirectory::Build(
+    std::shared_ptr<const Catalog> catalog, std::vector<UnitInfo> units) {
+  std::unique_ptr<UnitDirectory> dir(new UnitDirectory());
+  dir->catalog_ = std::move(catalog);
+  dir->units_ = std::move(units);
+  for (size_t i = 0; i < dir->units_.size(); ++i) {
+    const UnitInfo& unit = dir->units_[i];
+    absl::Status st = dir->catalog_->CheckUnitTypes(unit.unit_types);
+    if (st.ok() && !dir->unit_by_id_.emplace(unit.id, i).second) {
       st = absl::InvalidArgumentError("duplicate agency id");
     }
     if (!st.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          agencies_json.string(), ": agencies[", dir->units_.size(), "]",
-          unit.id.empty() ? "" : absl::StrCat(" (", unit.id, ")"), ": ", st.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("agencies[", i, "] (", unit.id, "): ", st.message()));
     }
-    dir->units_.push_back(std::move(unit));
   }
 
   // (unit type, level, jurisdiction code) -> unit; the lowest id wins a tie so the
@@ -297,13 +366,19 @@ absl::StatusOr<std::unique_ptr<UnitDirectory>> UnitDirectory::Load(
 UnitDirectory::~UnitDirectory() = default;
 
 const CategoryInfo* UnitDirectory::FindCategory(std::string_view code) const {
-  auto it = category_by_code_.find(code);
-  return it == category_by_code_.end() ? nullptr : &categories_[it->second];
+  return catalog_->FindCategory(code);
 }
 
 const UnitInfo* UnitDirectory::FindUnit(std::string_view id) const {
   auto it = unit_by_id_.find(id);
   return it == unit_by_id_.end() ? nullptr : &units_[it->second];
+}
+
+void UnitDirectory::ForEachUnitAfter(
+    std::string_view after_id, const std::function<bool(const UnitInfo& unit)>& fn) const {
+  for (auto it = unit_by_id_.upper_bound(after_id); it != unit_by_id_.end(); ++it) {
+    if (!fn(units_[it->second])) return;
+  }
 }
 
 const UnitInfo* UnitDirectory::FindLocal(std::string_view unit_type, const AdminArea& area,
