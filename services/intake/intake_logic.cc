@@ -100,6 +100,7 @@ absl::Status IntakeLogic::Recover() {
       parse = absl::DataLossError("unreadable report");
       return false;
     }
+    if (!r.request().has_location()) return true;
     const bool supporter = !r.supports_report_id().empty();
     nearby_.Add(r.request().category(), r.request().location().lat(),
                 r.request().location().lon(),
@@ -171,7 +172,10 @@ absl::Status IntakeLogic::Validate(v1::SubmitReportRequest& r) const {
   r.set_address(std::move(address.text));
 
   if (!r.has_location()) {
-    errors.Add("location", "is required");
+    // An address alone will do: routing resolves ward and district names.
+    if (absl::StripAsciiWhitespace(r.address()).empty()) {
+      errors.Add("location", "is required (or an address)");
+    }
   } else {
     // !(x <= bound) also catches NaN.
     if (!(std::abs(r.location().lat()) <= 90)) {
@@ -280,8 +284,11 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
     code_lock.unlock();
     if (attempt == 8) return absl::InternalError("could not find a free tracking code");
   }
+  // Without a point there is no "nearby": an address-only report opens its own case.
   const std::optional<NearbyReport> near =
-      nearby_.FindNear(r.category(), r.location().lat(), r.location().lon(), now);
+      r.has_location()
+          ? nearby_.FindNear(r.category(), r.location().lat(), r.location().lon(), now)
+          : std::nullopt;
   if (near) {
     stored.set_supports_report_id(near->report_id);
     stored.set_supports_tracking_code(near->tracking_code);
@@ -300,10 +307,12 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   if (!request_key.empty()) batch.Put(kByRequestCf, request_key, stored.report_id());
   batch.Put(kOutboxCf, absl::StrCat(lane, "\x1f", stored.report_id()), "");
   CIVIC_RETURN_IF_ERROR(store_->Write(batch));
-  nearby_.Add(stored.request().category(), stored.request().location().lat(),
-              stored.request().location().lon(), now,
-              near ? near->report_id : stored.report_id(),
-              near ? near->tracking_code : stored.tracking_code());
+  if (stored.request().has_location()) {
+    nearby_.Add(stored.request().category(), stored.request().location().lat(),
+                stored.request().location().lon(), now,
+                near ? near->report_id : stored.report_id(),
+                near ? near->tracking_code : stored.tracking_code());
+  }
   if (submissions_.fetch_add(1) % 1024 == 1023) nearby_.Prune(now);
   CIVIC_LOG_INFO("report {} stored as {} ({}{}{})", stored.report_id(), stored.tracking_code(),
                  stored.request().category(), near ? ", supports " : "",

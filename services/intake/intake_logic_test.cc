@@ -91,6 +91,7 @@ TEST_CASE("a missing location and an over-long description are refused", "[intak
   REQUIRE(violations[0].field == "description");
   REQUIRE(violations[0].description == "has 5001 characters; at most 5000 are allowed");
   REQUIRE(violations[1].field == "location");
+  REQUIRE(violations[1].description == "is required (or an address)");
   // 5,000 characters of 3 bytes each is fine: the limit counts characters, not bytes.
   r = Pothole();
   r.set_description(longest.substr(3));
@@ -160,6 +161,23 @@ TEST_CASE("status tells received, then the case's state, and never leaks contact
   REQUIRE(status->SerializeAsString().find("+84901234567") == std::string::npos);
   REQUIRE(f.logic.GetStatus("PA-2611-AAAAA-00", cases).status().code() ==
           absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace civic::intake
+
+namespace civic::intake {
+namespace {
+
+TEST_CASE("an address alone is enough for a report; it is never a +1", "[intake]") {
+  Fixture f;
+  v1::SubmitReportRequest r = Pothole();
+  r.clear_location();
+  r.set_address("12 Lê Lợi, phường Bến Nghé, Q.1");
+  auto first = f.logic.Submit(r, {});
+  REQUIRE(first.ok());
+  REQUIRE_FALSE(f.logic.Load(first->report_id())->request().has_location());
+  REQUIRE(f.logic.Submit(r, {})->supports_tracking_code().empty());
 }
 
 }  // namespace

@@ -61,7 +61,11 @@ absl::Status Outbox::Forward(const std::string& outbox_key) {
 
   routing::v1::RouteRequest route;
   route.set_category(report.category());
-  *route.mutable_location() = report.location();
+  if (report.has_location()) *route.mutable_location() = report.location();
+  route.set_address(report.address());
+  // Time-windowed rules (night shifts...) apply at the time of the report, not of the
+  // forwarding, which may be later after an outage.
+  *route.mutable_reported_at() = stored.received_at();
   CIVIC_ASSIGN_OR_RETURN(routing::v1::RouteDecision decision, routing_->Route(route));
 
   cases::v1::OpenCaseRequest open;

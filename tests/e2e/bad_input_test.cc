@@ -146,7 +146,9 @@ TEST_CASE("Bad requests get problem responses naming the bad fields and change n
   const std::optional<CaseCounts> counts =
       WaitForReportsCounted(gateway, good_codes.size(), absl::Seconds(30));
   REQUIRE(counts.has_value());
-  CHECK(counts->total_opened == good_codes.size());
+  // Exactly the good reports were counted (the second is at the first's place, so it
+  // may be a +1 of it rather than a case of its own).
+  CHECK(counts->total_opened + counts->total_supported == good_codes.size());
 
   REQUIRE(civicd.Terminate() == 0);
 }
