@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace civic {
 
@@ -46,6 +47,10 @@ class FakeClock final : public Clock {
   mutable std::mutex mu_;
   absl::Time now_;
 };
+
+// Conversions at the proto boundary (google.protobuf.Timestamp ↔ absl::Time).
+google::protobuf::Timestamp ToTimestamp(absl::Time t);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& t);
 
 // Vietnam's time zone (Asia/Ho_Chi_Minh, UTC+7, no DST), for display and calendars.
 absl::TimeZone VietnamTimeZone();

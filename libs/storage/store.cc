@@ -130,6 +130,34 @@ absl::Status Store::Scan(
   return FromRocks(it->status(), "scan");
 }
 
+absl::Status Store::ScanBackward(
+    absl::string_view cf, absl::string_view prefix, absl::string_view before,
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(cf)));
+  if (before.empty()) {
+    // Just past the prefix: the prefix with its last byte incremented (carrying over
+    // 0xFF bytes); an all-0xFF or empty prefix means "from the very end".
+    std::string end(prefix);
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+    if (end.empty()) {
+      it->SeekToLast();
+    } else {
+      end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      it->SeekForPrev(ToSlice(end));
+      if (it->Valid() && it->key() == ToSlice(end)) it->Prev();
+    }
+  } else {
+    it->SeekForPrev(ToSlice(before));
+    if (it->Valid() && it->key() == ToSlice(before)) it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, absl::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
 absl::StatusOr<std::optional<std::string>> Store::LastKey(absl::string_view cf) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(cf)));
   it->SeekToLast();

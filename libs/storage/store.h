@@ -75,6 +75,12 @@ class Store {
                     const std::function<bool(absl::string_view key,
                                              absl::string_view value)>& fn) const;
 
+  // Visits keys < `before` (all keys when `before` is empty) that begin with `prefix`, in
+  // descending key order, until `fn` returns false. The view is a consistent snapshot.
+  absl::Status ScanBackward(
+      absl::string_view cf, absl::string_view prefix, absl::string_view before,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+
   // The greatest key in `cf`, std::nullopt when it is empty.
   absl::StatusOr<std::optional<std::string>> LastKey(absl::string_view cf) const;
 

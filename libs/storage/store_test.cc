@@ -45,6 +45,17 @@ TEST_CASE("a batch is all or nothing and scans are ordered by key", "[storage]")
               .ok());
   REQUIRE(seen == std::vector<std::string>{"p/3", "p/4", "p/5", "p/6"});
   REQUIRE((*store)->LastKey("k")->value() == "q/0");
+
+  std::vector<std::string> backward;
+  auto collect = [&](absl::string_view k, absl::string_view) {
+    backward.emplace_back(k);
+    return backward.size() < 3;
+  };
+  REQUIRE((*store)->ScanBackward("k", "p/", "", collect).ok());
+  REQUIRE(backward == std::vector<std::string>{"p/9", "p/8", "p/7"});
+  backward.clear();
+  REQUIRE((*store)->ScanBackward("k", "p/", "p/3", collect).ok());
+  REQUIRE(backward == std::vector<std::string>{"p/2", "p/1", "p/0"});
 }
 
 TEST_CASE("a store refuses to open while another holds it", "[storage]") {
