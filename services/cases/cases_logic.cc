@@ -17,11 +17,14 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 
 }  // namespace
 
-std::vector<std::string> CasesKeyspaces() { return {kCasesCf, kByReportCf, kFeedCf}; }
+std::vector<std::string> CasesKeyspaces() {
+  return {kCasesCf, kByReportCf, kFeedCf, kByUnitCf, kSearchCf};
+}
 
 absl::StatusOr<std::unique_ptr<CasesLogic>> CasesLogic::Create(storage::Store* store,
-                                                               const Clock* clock) {
-  std::unique_ptr<CasesLogic> logic(new CasesLogic(store, clock));
+                                                               const Clock* clock,
+                                                               CasesOptions options) {
+  std::unique_ptr<CasesLogic> logic(new CasesLogic(store, clock, std::move(options)));
   CIVIC_ASSIGN_OR_RETURN(logic->feed_, storage::ChangeFeed::Open(store, kFeedCf));
   return logic;
 }
@@ -74,10 +77,20 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   if (!request.anonymous()) *c.mutable_contact() = request.contact();
   c.set_anonymous(request.anonymous());
   c.set_operator_id(request.operator_id());
+  v1::HistoryEntry* opened = c.add_history();
+  *opened->mutable_at() = c.opened_at();
+  opened->set_actor("system");
+  opened->set_action("open");
+  opened->set_to_status(common::v1::CASE_STATUS_NEW);
+  opened->set_to_unit_id(c.unit().id());
+  opened->set_reason(request.routing_rule());
+  opened->set_version(1);
 
   storage::Batch batch(store_);
   batch.Put(kCasesCf, c.case_id(), c.SerializeAsString());
   batch.Put(kByReportCf, c.report_id(), c.case_id());
+  batch.Put(kByUnitCf, absl::StrCat(c.unit().id(), "\x1f", c.case_id()), "");
+  search_.Index(c.case_id(), c.description(), batch);
   CIVIC_RETURN_IF_ERROR(
       feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
               common::v1::CaseEvent event = EventFor(c, sequence, now);
@@ -112,6 +125,13 @@ absl::StatusOr<v1::Case> CasesLogic::AddSupporter(v1::Case master,
   if (!request.anonymous()) *supporter->mutable_contact() = request.contact();
   master.set_version(master.version() + 1);
   *master.mutable_updated_at() = ToProto(now);
+  v1::HistoryEntry* entry = master.add_history();
+  *entry->mutable_at() = ToProto(now);
+  entry->set_actor("citizen");
+  entry->set_action("support");
+  entry->set_from_status(master.status());
+  entry->set_to_status(master.status());
+  entry->set_version(master.version());
 
   storage::Batch batch(store_);
   batch.Put(kCasesCf, master.case_id(), master.SerializeAsString());
@@ -147,6 +167,7 @@ common::v1::CaseEvent CasesLogic::EventFor(const v1::Case& c, uint64_t sequence,
   event.set_language(c.language());
   event.set_channel(c.channel());
   event.set_supporter_count(static_cast<uint32_t>(c.supporters_size()));
+  for (const auto& s : c.supporters()) event.add_follower_tracking_codes(s.tracking_code());
   return event;
 }
 

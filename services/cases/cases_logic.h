@@ -3,6 +3,7 @@
 // write as the change itself.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -11,6 +12,7 @@
 #include "libs/core/clock.h"
 #include "libs/storage/change_feed.h"
 #include "libs/storage/store.h"
+#include "services/cases/search_index.h"
 
 namespace civic::cases {
 
@@ -18,13 +20,40 @@ namespace civic::cases {
 inline constexpr char kCasesCf[] = "cases";          // case_id → Case
 inline constexpr char kByReportCf[] = "by_report";   // report_id → case_id
 inline constexpr char kFeedCf[] = "feed";            // sequence → CaseEvent
+inline constexpr char kByUnitCf[] = "by_unit";       // unit \x1f case_id → "" (its queue)
 std::vector<std::string> CasesKeyspaces();
+
+// A unit acting through the agency API. An empty unit id is an unauthenticated caller.
+struct Actor {
+  std::string unit_id;
+};
+
+// What a unit can do to a case.
+enum class Action { kAccept, kStartWork, kResolve, kReject, kTransfer, kReply, kNote };
+
+struct ActionArgs {
+  std::string case_id;
+  uint64_t expected_version = 0;
+  std::string comment;
+  v1::RejectReason reject_reason = v1::REJECT_REASON_UNSPECIFIED;
+  std::string to_unit_id;  // Transfer
+  std::string reason;      // Transfer
+};
+
+struct CasesOptions {
+  // The operations centre of each province ("79" → "hcm.ops_center"): where cases a unit
+  // rejects as not its jurisdiction go back to, never into a void.
+  std::map<std::string, std::string> triage_by_province;
+  // ... and for a province without one.
+  std::string triage_unit_id = "ioc.triage";
+};
 
 class CasesLogic {
  public:
   // `store` and `clock` must outlive the logic.
   static absl::StatusOr<std::unique_ptr<CasesLogic>> Create(storage::Store* store,
-                                                            const Clock* clock);
+                                                            const Clock* clock,
+                                                            CasesOptions options = {});
 
   // Opens the case for `request.report_id`, status NEW, assigned to the routed unit, due
   // `sla_hours` after opening, and appends a CASE_EVENT_TYPE_OPENED event. When
@@ -40,8 +69,36 @@ class CasesLogic {
 
   storage::ChangeFeed* feed() { return feed_.get(); }
 
+  // ---- Agency API (see cases.proto for the contract of each action).
+
+  // Applies `action` for `actor`: checks identity (UNAUTHENTICATED), visibility
+  // (NOT_FOUND), the version (ABORTED), who may act (PERMISSION_DENIED) and the status
+  // (FAILED_PRECONDITION naming the allowed actions); then writes the case, a history
+  // entry and an event in one synced batch. Returns the case as `actor` may see it.
+  absl::StatusOr<v1::Case> Act(const Actor& actor, Action action, const ActionArgs& args);
+
+  // The case as `actor` may see it: NOT_FOUND unless assigned, offered or handled by it;
+  // the contact only while it handles the case.
+  absl::StatusOr<v1::Case> GetCaseFor(const Actor& actor, const std::string& case_id) const;
+
+  // The actor's cases, newest first.
+  absl::StatusOr<v1::ListCasesResponse> ListFor(const Actor& actor,
+                                                const v1::ListCasesRequest& request) const;
+
+  // Cases the actor may see matching `query` (see SearchIndex), newest first.
+  absl::StatusOr<v1::ListCasesResponse> SearchFor(const Actor& actor, absl::string_view query,
+                                                  int page_size) const;
+
+  // Names of the actions a case in `status` allows, for error messages and UIs.
+  static std::vector<std::string> AllowedActions(common::v1::CaseStatus status);
+
  private:
-  CasesLogic(storage::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+  CasesLogic(storage::Store* store, const Clock* clock, CasesOptions options)
+      : store_(store), clock_(clock), options_(std::move(options)), search_(store) {}
+
+  static bool CanSee(const Actor& actor, const v1::Case& c);
+  static v1::Case ViewFor(const Actor& actor, v1::Case c);
+  std::string TriageUnitFor(const v1::Case& c) const;
 
   static bool IsOpen(common::v1::CaseStatus status);
   static common::v1::CaseEvent EventFor(const v1::Case& c, uint64_t sequence, absl::Time now);
@@ -51,8 +108,12 @@ class CasesLogic {
 
   storage::Store* store_;
   const Clock* clock_;
+  CasesOptions options_;
+  SearchIndex search_;
   std::unique_ptr<storage::ChangeFeed> feed_;
-  std::mutex open_mu_;  // one OpenCase at a time: the report → case check must be atomic
+  // One mutation at a time: read-check-write of a case (report → case on open, the
+  // version on every action) must be atomic. Appends to the feed are serial anyway.
+  std::mutex open_mu_;
 };
 
 }  // namespace civic::cases

@@ -131,13 +131,113 @@ grpc::ServerUnaryReactor* CasesService::OpenCase(grpc::CallbackServerContext* co
   });
 }
 
+Actor ActorOf(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("x-civic-unit-id");
+  if (it == metadata.end()) return {};
+  return Actor{std::string(it->second.data(), std::min<size_t>(it->second.size(), 128))};
+}
+
 grpc::ServerUnaryReactor* CasesService::GetCase(grpc::CallbackServerContext* context,
                                                 const v1::GetCaseRequest* request,
                                                 v1::Case* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
-    CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetCase(request->case_id()));
-    return absl::OkStatus();
-  });
+  return rpc::RunUnary(context, pool_,
+                       [this, request, response, actor = ActorOf(*context)]() -> absl::Status {
+                         CIVIC_ASSIGN_OR_RETURN(*response,
+                                                logic_->GetCaseFor(actor, request->case_id()));
+                         return absl::OkStatus();
+                       });
+}
+
+grpc::ServerUnaryReactor* CasesService::RunAction(grpc::CallbackServerContext* context,
+                                                  Action action, ActionArgs args,
+                                                  v1::Case* response) {
+  return rpc::RunUnary(context, pool_,
+                       [this, action, args = std::move(args), response,
+                        actor = ActorOf(*context)]() -> absl::Status {
+                         CIVIC_ASSIGN_OR_RETURN(*response, logic_->Act(actor, action, args));
+                         return absl::OkStatus();
+                       });
+}
+
+namespace {
+ActionArgs ArgsOf(const v1::CaseActionRequest& r) {
+  return {.case_id = r.case_id(), .expected_version = r.expected_version(), .comment = r.comment()};
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* CasesService::Accept(grpc::CallbackServerContext* context,
+                                               const v1::CaseActionRequest* request,
+                                               v1::Case* response) {
+  return RunAction(context, Action::kAccept, ArgsOf(*request), response);
+}
+
+grpc::ServerUnaryReactor* CasesService::StartWork(grpc::CallbackServerContext* context,
+                                                  const v1::CaseActionRequest* request,
+                                                  v1::Case* response) {
+  return RunAction(context, Action::kStartWork, ArgsOf(*request), response);
+}
+
+grpc::ServerUnaryReactor* CasesService::Resolve(grpc::CallbackServerContext* context,
+                                                const v1::CaseActionRequest* request,
+                                                v1::Case* response) {
+  return RunAction(context, Action::kResolve, ArgsOf(*request), response);
+}
+
+grpc::ServerUnaryReactor* CasesService::Reply(grpc::CallbackServerContext* context,
+                                              const v1::CaseActionRequest* request,
+                                              v1::Case* response) {
+  return RunAction(context, Action::kReply, ArgsOf(*request), response);
+}
+
+grpc::ServerUnaryReactor* CasesService::AddNote(grpc::CallbackServerContext* context,
+                                                const v1::CaseActionRequest* request,
+                                                v1::Case* response) {
+  return RunAction(context, Action::kNote, ArgsOf(*request), response);
+}
+
+grpc::ServerUnaryReactor* CasesService::Reject(grpc::CallbackServerContext* context,
+                                               const v1::RejectRequest* request,
+                                               v1::Case* response) {
+  return RunAction(context, Action::kReject,
+                   {.case_id = request->case_id(),
+                    .expected_version = request->expected_version(),
+                    .comment = request->comment(),
+                    .reject_reason = request->reason()},
+                   response);
+}
+
+grpc::ServerUnaryReactor* CasesService::Transfer(grpc::CallbackServerContext* context,
+                                                 const v1::TransferRequest* request,
+                                                 v1::Case* response) {
+  return RunAction(context, Action::kTransfer,
+                   {.case_id = request->case_id(),
+                    .expected_version = request->expected_version(),
+                    .to_unit_id = request->to_unit_id(),
+                    .reason = request->reason()},
+                   response);
+}
+
+grpc::ServerUnaryReactor* CasesService::SearchCases(grpc::CallbackServerContext* context,
+                                                    const v1::SearchCasesRequest* request,
+                                                    v1::ListCasesResponse* response) {
+  return rpc::RunUnary(context, pool_,
+                       [this, request, response, actor = ActorOf(*context)]() -> absl::Status {
+                         CIVIC_ASSIGN_OR_RETURN(*response,
+                                                logic_->SearchFor(actor, request->query(),
+                                                                  request->page_size()));
+                         return absl::OkStatus();
+                       });
+}
+
+grpc::ServerUnaryReactor* CasesService::ListCases(grpc::CallbackServerContext* context,
+                                                  const v1::ListCasesRequest* request,
+                                                  v1::ListCasesResponse* response) {
+  return rpc::RunUnary(context, pool_,
+                       [this, request, response, actor = ActorOf(*context)]() -> absl::Status {
+                         CIVIC_ASSIGN_OR_RETURN(*response, logic_->ListFor(actor, *request));
+                         return absl::OkStatus();
+                       });
 }
 
 grpc::ServerUnaryReactor* CasesService::GetCaseByReport(

@@ -33,6 +33,35 @@ class CasesService final : public v1::CasesService::CallbackService {
       grpc::CallbackServerContext* context,
       const common::v1::SubscribeRequest* request) override;
 
+  // Agency API.
+  grpc::ServerUnaryReactor* Accept(grpc::CallbackServerContext* context,
+                                   const v1::CaseActionRequest* request,
+                                   v1::Case* response) override;
+  grpc::ServerUnaryReactor* StartWork(grpc::CallbackServerContext* context,
+                                      const v1::CaseActionRequest* request,
+                                      v1::Case* response) override;
+  grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* context,
+                                    const v1::CaseActionRequest* request,
+                                    v1::Case* response) override;
+  grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
+                                   const v1::RejectRequest* request,
+                                   v1::Case* response) override;
+  grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* context,
+                                     const v1::TransferRequest* request,
+                                     v1::Case* response) override;
+  grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
+                                  const v1::CaseActionRequest* request,
+                                  v1::Case* response) override;
+  grpc::ServerUnaryReactor* AddNote(grpc::CallbackServerContext* context,
+                                    const v1::CaseActionRequest* request,
+                                    v1::Case* response) override;
+  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
+                                      const v1::ListCasesRequest* request,
+                                      v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* SearchCases(grpc::CallbackServerContext* context,
+                                        const v1::SearchCasesRequest* request,
+                                        v1::ListCasesResponse* response) override;
+
   // Ends every open Subscribe stream (UNAVAILABLE, so consumers reconnect elsewhere or
   // later) and refuses new ones; called before the server shuts down, since streams
   // would otherwise hold the shutdown for its whole grace period.
@@ -40,6 +69,8 @@ class CasesService final : public v1::CasesService::CallbackService {
 
  private:
   friend class FeedStream;
+  grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context, Action action,
+                                      ActionArgs args, v1::Case* response);
   void Forget(const std::shared_ptr<FeedStreamHandle>& handle);
 
   CasesLogic* logic_;
@@ -48,5 +79,11 @@ class CasesService final : public v1::CasesService::CallbackService {
   std::set<std::shared_ptr<FeedStreamHandle>> streams_;
   bool closing_ = false;
 };
+
+// The calling unit, from the request's metadata ("x-civic-unit-id"). Development
+// identity: anyone who can reach the port can claim any unit, so production deployments
+// must put cases behind mTLS, where the identity comes from the client certificate
+// (see README). Empty when absent.
+Actor ActorOf(const grpc::CallbackServerContext& context);
 
 }  // namespace civic::cases

@@ -1,5 +1,6 @@
 #include "services/cases/module.h"
 
+#include "absl/strings/str_cat.h"
 #include "libs/config/config.h"
 #include "libs/core/status.h"
 #include "services/cases/cases_logic.h"
@@ -15,7 +16,12 @@ class CasesModule final : public modules::ServiceModule {
 
   absl::Status Start() override {
     CIVIC_RETURN_IF_ERROR(OpenStore(CasesKeyspaces()));
-    CIVIC_ASSIGN_OR_RETURN(logic_, CasesLogic::Create(store(), context().clock));
+    CasesOptions options{.triage_unit_id = config_.triage_unit_id};
+    for (const auto& entry : config_.triage_units) {
+      const size_t eq = entry.find('=');
+      options.triage_by_province[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    CIVIC_ASSIGN_OR_RETURN(logic_, CasesLogic::Create(store(), context().clock, options));
     service_ = std::make_unique<CasesService>(logic_.get(), config_.workers);
     return Serve(config_.listen, {service_.get()}, {v1::CasesService::service_full_name()});
   }
@@ -45,6 +51,16 @@ absl::Status CasesConfig::Validate() const {
   CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(listen, "cases.listen"));
   if (workers < 1 || workers > 256) {
     return absl::InvalidArgumentError("config cases.workers: must be 1..256");
+  }
+  for (const auto& entry : triage_units) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config cases.triage_units: '", entry, "' is not province=unit"));
+    }
+  }
+  if (triage_unit_id.empty()) {
+    return absl::InvalidArgumentError("config cases.triage_unit_id: must not be empty");
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "libs/modules/service_module.h"
@@ -11,11 +12,17 @@ namespace civic::cases {
 struct CasesConfig {
   std::string listen = "127.0.0.1:7103";
   int workers = 8;
+  std::vector<std::string> triage_units = {"79=hcm.ops_center", "46=hue.ops_center"};
+  std::string triage_unit_id = "ioc.triage";
 
   template <typename V>
   void Visit(V& v) {
     v("listen", listen, "gRPC address; port 0 picks a free one");
     v("workers", workers, "threads doing synced writes; more lets RocksDB group-commit");
+    v("triage_units", triage_units,
+      "province code=operations centre unit, where cases rejected as not a unit's "
+      "jurisdiction return");
+    v("triage_unit_id", triage_unit_id, "... for provinces not listed");
   }
   absl::Status Validate() const;
 };

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
 #include "libs/storage/store.h"
@@ -54,6 +55,47 @@ void FillSupported(const common::v1::CaseEvent& event, v1::Message& m) {
   }
 }
 
+// A status change or reply, told to the reporter (and followers) in their language.
+// Returns false when citizens are not told about this change.
+bool FillUpdate(const common::v1::CaseEvent& event, const std::string& code, v1::Message& m) {
+  const bool en = m.language() == "en";
+  std::string what;
+  if (event.type() == common::v1::CASE_EVENT_TYPE_REPLIED) {
+    m.set_template_("case_replied");
+    what = en ? "has a reply" : "có phản hồi mới";
+  } else {
+    switch (event.to_status()) {
+      case common::v1::CASE_STATUS_ACCEPTED:
+        m.set_template_("case_accepted");
+        what = en ? "was accepted by the unit in charge" : "đã được đơn vị xử lý tiếp nhận";
+        break;
+      case common::v1::CASE_STATUS_IN_PROGRESS:
+        m.set_template_("case_in_progress");
+        what = en ? "is being worked on" : "đang được xử lý";
+        break;
+      case common::v1::CASE_STATUS_RESOLVED:
+        m.set_template_("case_resolved");
+        what = en ? "was resolved" : "đã được xử lý xong";
+        break;
+      case common::v1::CASE_STATUS_REJECTED:
+        m.set_template_("case_rejected");
+        what = en ? "was not accepted" : "không được tiếp nhận";
+        break;
+      default:
+        return false;  // internal moves (transfers, triage) are not news to the citizen
+    }
+  }
+  m.set_subject(en ? absl::StrCat("Report ", code, " ", what)
+                   : absl::StrCat("Phản ánh ", code, " ", what));
+  std::string body = m.subject() + ".";
+  if (!event.public_text().empty()) {
+    absl::StrAppend(&body, "\n", en ? "Message from the unit: " : "Nội dung từ đơn vị: ",
+                    event.public_text());
+  }
+  m.set_body(body);
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> NotifyKeyspaces() { return {kMessagesCf, kMetaCf}; }
@@ -77,8 +119,24 @@ absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
       m.set_language(event.supporter_language() == "en" ? "en" : "vi");
       FillSupported(event, m);
       break;
+    case common::v1::CASE_EVENT_TYPE_STATUS_CHANGED:
+    case common::v1::CASE_EVENT_TYPE_REPLIED: {
+      // The reporter and every follower (+1) hear of it, each under their own code.
+      std::vector<std::string> codes = {event.tracking_code()};
+      codes.insert(codes.end(), event.follower_tracking_codes().begin(),
+                   event.follower_tracking_codes().end());
+      for (const auto& code : codes) {
+        v1::Message update = m;
+        update.set_tracking_code(code);
+        update.set_language(event.language() == "en" ? "en" : "vi");
+        if (!FillUpdate(event, code, update)) return absl::OkStatus();
+        *update.mutable_created_at() = ToTimestamp(clock_->Now());
+        batch.Put(kMessagesCf, Key(code, event.sequence()), update.SerializeAsString());
+      }
+      return absl::OkStatus();
+    }
     default:
-      return absl::OkStatus();  // nothing the citizen is told about yet
+      return absl::OkStatus();  // notes and the like: nothing the citizen is told about
   }
   *m.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
       absl::ToUnixNanos(clock_->Now()));

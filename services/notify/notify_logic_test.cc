@@ -31,9 +31,9 @@ TEST_CASE("an opened case gives the citizen one message in their language", "[no
   storage::Batch batch(store.get());
   REQUIRE(logic.Apply(Opened(7, vi, "vi"), batch).ok());
   REQUIRE(logic.Apply(Opened(8, en, "en"), batch).ok());
-  common::v1::CaseEvent other = Opened(9, vi, "vi");
-  other.set_type(common::v1::CASE_EVENT_TYPE_REPLIED);
-  REQUIRE(logic.Apply(other, batch).ok());
+  common::v1::CaseEvent note = Opened(9, vi, "vi");
+  note.set_type(common::v1::CASE_EVENT_TYPE_NOTE_ADDED);  // internal: nothing to tell
+  REQUIRE(logic.Apply(note, batch).ok());
   REQUIRE(store->Write(batch).ok());
 
   auto messages = logic.List(vi);
@@ -70,6 +70,38 @@ TEST_CASE("applying the same event twice leaves one message", "[notify]") {
     return true;
   }).ok());
   REQUIRE(n == 1);
+}
+
+TEST_CASE("status changes and replies reach the reporter and every follower; internal "
+          "moves do not",
+          "[notify]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  const std::string reporter = NewTrackingCode("PA", clock.Now());
+  const std::string follower = NewTrackingCode("PA", clock.Now());
+  common::v1::CaseEvent resolved = Opened(20, reporter, "vi");
+  resolved.set_type(common::v1::CASE_EVENT_TYPE_STATUS_CHANGED);
+  resolved.set_from_status(common::v1::CASE_STATUS_IN_PROGRESS);
+  resolved.set_to_status(common::v1::CASE_STATUS_RESOLVED);
+  resolved.set_public_text("Đã vá ổ gà");
+  resolved.add_follower_tracking_codes(follower);
+  common::v1::CaseEvent transferred = Opened(21, reporter, "vi");
+  transferred.set_type(common::v1::CASE_EVENT_TYPE_STATUS_CHANGED);
+  transferred.set_to_status(common::v1::CASE_STATUS_TRANSFERRED);
+  storage::Batch batch(store.get());
+  REQUIRE(logic.Apply(resolved, batch).ok());
+  REQUIRE(logic.Apply(transferred, batch).ok());
+  REQUIRE(store->Write(batch).ok());
+
+  for (const auto& code : {reporter, follower}) {
+    auto messages = logic.List(code);
+    REQUIRE(messages->size() == 1);
+    REQUIRE(messages->at(0).template_() == "case_resolved");
+    REQUIRE(messages->at(0).subject() == "Phản ánh " + code + " đã được xử lý xong");
+    REQUIRE(messages->at(0).body().find("Đã vá ổ gà") != std::string::npos);
+  }
 }
 
 }  // namespace
