@@ -105,7 +105,7 @@ TEST_CASE("an illegal transition names the allowed actions and changes nothing",
   REQUIRE(FieldViolationsOf(f.Do(kQ1, Action::kResolve, c).status()).at(0).field == "comment");
 }
 
-TEST_CASE("a stale version is ABORTED; two racing accepts: exactly one wins",
+TEST_CASE("a stale version is ABORTED, two racing accepts: exactly one wins",
           "[cases][actions]") {
   Fixture f;
   v1::Case c = f.Open();
@@ -139,7 +139,7 @@ TEST_CASE("a unit cannot read or change another unit's case, nor see contact it 
   REQUIRE(f.logic->ListFor({kQ1}, {})->cases_size() == 1);
 }
 
-TEST_CASE("transfers: offered, accepted by the receiver, declined back; the old unit keeps "
+TEST_CASE("transfers: offered, accepted by the receiver, declined back, the old unit keeps "
           "read access without contact",
           "[cases][actions][authz]") {
   Fixture f;

@@ -185,7 +185,7 @@ TEST_CASE("search agrees with the naive reference on many queries", "[cases][sea
   REQUIRE_FALSE(corpus.Search("ngap bap ch").empty());
 }
 
-TEST_CASE("query words match whole words; only the last may be a prefix", "[cases][search]") {
+TEST_CASE("query words match whole words, only the last may be a prefix", "[cases][search]") {
   Corpus corpus;
   REQUIRE_FALSE(corpus.Search("duong ngap").empty());
   REQUIRE(corpus.Search("duo ngap").empty());        // a non-last word is a whole word

@@ -21,7 +21,7 @@ TEST_CASE("defaults validate and print every section", "[civicd][config]") {
   REQUIRE(j.size() == 7);
 }
 
-TEST_CASE("file, then environment, then flags; later sources win", "[civicd][config]") {
+TEST_CASE("file, then environment, then flags, later sources win", "[civicd][config]") {
   storage::TestDir dir;
   const std::string file = (dir.path() / "civicd.json").string();
   std::ofstream(file) << R"({"intake": {"workers": 4, "tracking_prefix": "HCM"},

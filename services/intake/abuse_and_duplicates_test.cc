@@ -47,7 +47,7 @@ v1::SubmitReportRequest Flood(double north_m, const std::string& category = "env
   return r;
 }
 
-TEST_CASE("a report 30 m from an open one joins it; one 80 m away does not", "[intake][dup]") {
+TEST_CASE("a report 30 m from an open one joins it, one 80 m away does not", "[intake][dup]") {
   Fixture f;
   auto first = f.logic->Submit(Flood(0), {});
   REQUIRE(first.ok());

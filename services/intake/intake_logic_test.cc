@@ -130,7 +130,7 @@ TEST_CASE("a retried client request id returns the original report", "[intake]")
   REQUIRE(f.Count(kReportsCf) == 2);
 }
 
-TEST_CASE("anonymous reports keep no contact; text is stored in NFC", "[intake]") {
+TEST_CASE("anonymous reports keep no contact, text is stored in NFC", "[intake]") {
   Fixture f;
   v1::SubmitReportRequest r = Pothole();
   r.set_anonymous(true);
@@ -169,7 +169,7 @@ TEST_CASE("status tells received, then the case's state, and never leaks contact
 namespace civic::intake {
 namespace {
 
-TEST_CASE("an address alone is enough for a report; it is never a +1", "[intake]") {
+TEST_CASE("an address alone is enough for a report, it is never a +1", "[intake]") {
   Fixture f;
   v1::SubmitReportRequest r = Pothole();
   r.clear_location();

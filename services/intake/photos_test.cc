@@ -364,7 +364,7 @@ TEST_CASE("photo sizes, counts and emptiness are limited", "[photos]") {
   }
 }
 
-TEST_CASE("JPEG: Exif, XMP, IPTC, comments and trailing images go; the image stays",
+TEST_CASE("JPEG: Exif, XMP, IPTC, comments and trailing images go, the image stays",
           "[photos]") {
   const Jpeg jpeg = MakeJpeg(/*trailer=*/true);
   REQUIRE(HasSecrets(jpeg.bytes));
@@ -376,7 +376,7 @@ TEST_CASE("JPEG: Exif, XMP, IPTC, comments and trailing images go; the image sta
   REQUIRE(StripMetadata(ImageType::kJpeg, *stripped).value() == *stripped);
 }
 
-TEST_CASE("PNG: eXIf and text chunks go; IDAT stays", "[photos]") {
+TEST_CASE("PNG: eXIf and text chunks go, IDAT stays", "[photos]") {
   const Png png = MakePng();
   REQUIRE(HasSecrets(png.bytes));
   auto stripped = StripMetadata(ImageType::kPng, png.bytes);
@@ -401,7 +401,7 @@ TEST_CASE("WebP: EXIF and XMP chunks go, their flags are cleared, the size is fi
   REQUIRE(stripped->substr(4, 4) == Le32(stripped->size() - 8));
 }
 
-TEST_CASE("HEIC: Exif and XMP items are zeroed in place; everything else is unchanged",
+TEST_CASE("HEIC: Exif and XMP items are zeroed in place, everything else is unchanged",
           "[photos]") {
   for (IlocLayout layout :
        {IlocLayout::kVersion0, IlocLayout::kVersion1BaseOffset, IlocLayout::kIdat}) {

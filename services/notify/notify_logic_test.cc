@@ -72,7 +72,7 @@ TEST_CASE("applying the same event twice leaves one message", "[notify]") {
   REQUIRE(n == 1);
 }
 
-TEST_CASE("status changes and replies reach the reporter and every follower; internal "
+TEST_CASE("status changes and replies reach the reporter and every follower, internal "
           "moves do not",
           "[notify]") {
   storage::TestDir dir;

@@ -153,7 +153,7 @@ TEST_CASE("A ward rule beats a district rule", "[rules]") {
   CHECK(hue.rule_set_version() == 3);
 }
 
-TEST_CASE("A category rule beats a group rule; an any-area rule is the broadest", "[rules]") {
+TEST_CASE("A category rule beats a group rule, an any-area rule is the broadest", "[rules]") {
   StoreFixture f;
   MustPut(f.logic(), GroupRule("q1-traffic", "traffic", v1::AREA_LEVEL_DISTRICT, "760",
                                "hcm.district_police.760"));
@@ -228,7 +228,7 @@ TEST_CASE("A time-window rule applies only inside its window, across midnight to
   CHECK(decision->rule() == "rule:q1-night-noise@v1");
 }
 
-TEST_CASE("PutRule publishes a new version that decisions name; DeleteRule falls back",
+TEST_CASE("PutRule publishes a new version that decisions name, DeleteRule falls back",
           "[rules]") {
   StoreFixture f;
   CHECK(f.logic().rule_set_version() == 0);

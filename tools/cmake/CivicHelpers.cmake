@@ -26,6 +26,9 @@ function(civic_cc_test)
   target_compile_definitions(${ARG_NAME} PRIVATE
     CIVIC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     CIVIC_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  catch_discover_tests(${ARG_NAME} PROPERTIES ENVIRONMENT
-    "CIVIC_SHARED_DATA=${PROJECT_SOURCE_DIR}/../shared/data")
+  # --warn NoTests: a name CTest cannot pass through intact (a ';' splits it) would match
+  # no test and pass without running anything; this makes it fail instead.
+  catch_discover_tests(${ARG_NAME}
+    EXTRA_ARGS --warn NoTests
+    PROPERTIES ENVIRONMENT "CIVIC_SHARED_DATA=${PROJECT_SOURCE_DIR}/../shared/data")
 endfunction()
