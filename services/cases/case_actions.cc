@@ -83,7 +83,8 @@ bool CasesLogic::CanSee(const Actor& actor, const v1::Case& c) {
          c.handled_by().end();
 }
 
-v1::Case CasesLogic::ViewFor(const Actor& actor, v1::Case c) {
+v1::Case CasesLogic::ViewFor(const Actor& actor, v1::Case c) const {
+  StampSla(c);
   // The citizen's contact is for the unit handling the case, and only while it does.
   if (c.unit().id() != actor.unit_id) {
     c.clear_contact();

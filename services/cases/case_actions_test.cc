@@ -208,6 +208,24 @@ TEST_CASE("units find their cases by words typed without accents, never others' 
           absl::StatusCode::kUnauthenticated);
 }
 
+TEST_CASE("deadlines count working hours, and a case turns at risk then breached",
+          "[cases][sla]") {
+  Fixture f;
+  // Monday 2026-11-23 09:00 in Hồ Chí Minh City; 72 working hours = 9 working days.
+  f.clock.Set(absl::FromCivil(absl::CivilSecond(2026, 11, 23, 9, 0, 0), VietnamTimeZone()));
+  v1::Case c = f.Open();
+  REQUIRE(FromTimestamp(c.due_at()) ==
+          absl::FromCivil(absl::CivilSecond(2026, 12, 4, 9, 0, 0), VietnamTimeZone()));
+  REQUIRE(f.logic->GetCaseFor({kQ1}, c.case_id())->sla_state() == v1::SLA_STATE_ON_TRACK);
+  f.clock.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 3, 9, 0, 0), VietnamTimeZone()));
+  REQUIRE(f.logic->GetCaseFor({kQ1}, c.case_id())->sla_state() == v1::SLA_STATE_AT_RISK);
+  f.clock.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 4, 9, 0, 0), VietnamTimeZone()));
+  REQUIRE(f.logic->GetCaseFor({kQ1}, c.case_id())->sla_state() == v1::SLA_STATE_BREACHED);
+  c = *f.Do(kQ1, Action::kAccept, c);
+  c = *f.Do(kQ1, Action::kResolve, c, {.comment = "Đã vá"});
+  REQUIRE(c.sla_state() == v1::SLA_STATE_STOPPED);
+}
+
 TEST_CASE("a unit's queue: newest first, filters, cursor paging", "[cases][list]") {
   Fixture f;
   std::vector<v1::Case> cases;
@@ -235,7 +253,7 @@ TEST_CASE("a unit's queue: newest first, filters, cursor paging", "[cases][list]
   v1::ListCasesRequest overdue;
   overdue.set_overdue(true);
   REQUIRE(f.logic->ListFor({kQ1}, overdue)->cases().empty());
-  f.clock.Advance(absl::Hours(73));
+  f.clock.Advance(absl::Hours(24 * 30));  // 72 working hours is at least two weeks
   REQUIRE(f.logic->ListFor({kQ1}, overdue)->cases_size() == 7);
 }
 

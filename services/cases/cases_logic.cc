@@ -67,9 +67,9 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   c.set_priority(request.priority());
   *c.mutable_opened_at() = ToProto(now);
   *c.mutable_updated_at() = ToProto(now);
-  // Working-hours calendars come with the SLA work; for now the wall clock.
-  *c.mutable_due_at() =
-      ToProto(now + absl::Seconds(static_cast<int64_t>(request.sla_hours() * 3600)));
+  // Working hours (Vietnam's week and holidays) for ordinary cases; emergencies run on
+  // the wall clock.
+  *c.mutable_due_at() = ToProto(calendar_.DueAt(now, request.sla_hours(), WallClock(c)));
   c.set_version(1);
   c.set_routing_rule(request.routing_rule());
   c.set_channel(request.channel());
@@ -101,6 +101,19 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   CIVIC_LOG_INFO("case {} opened for report {} → unit {}", c.case_id(), c.report_id(),
                  c.unit().id());
   return c;
+}
+
+void CasesLogic::StampSla(v1::Case& c) const {
+  if (!IsOpen(c.status())) {
+    c.set_sla_state(v1::SLA_STATE_STOPPED);
+    return;
+  }
+  switch (calendar_.StateAt(FromTimestamp(c.opened_at()), FromTimestamp(c.due_at()),
+                            clock_->Now(), WallClock(c), options_.at_risk_fraction)) {
+    case SlaState::kOnTrack: c.set_sla_state(v1::SLA_STATE_ON_TRACK); break;
+    case SlaState::kAtRisk: c.set_sla_state(v1::SLA_STATE_AT_RISK); break;
+    case SlaState::kBreached: c.set_sla_state(v1::SLA_STATE_BREACHED); break;
+  }
 }
 
 bool CasesLogic::IsOpen(common::v1::CaseStatus status) {

@@ -13,6 +13,7 @@
 #include "libs/storage/change_feed.h"
 #include "libs/storage/store.h"
 #include "services/cases/search_index.h"
+#include "services/cases/sla.h"
 
 namespace civic::cases {
 
@@ -46,6 +47,9 @@ struct CasesOptions {
   std::map<std::string, std::string> triage_by_province;
   // ... and for a province without one.
   std::string triage_unit_id = "ioc.triage";
+  // Working time for SLAs: Vietnam's working week and public holidays by default.
+  SlaCalendarOptions calendar;
+  double at_risk_fraction = 0.8;
 };
 
 class CasesLogic {
@@ -94,10 +98,21 @@ class CasesLogic {
 
  private:
   CasesLogic(storage::Store* store, const Clock* clock, CasesOptions options)
-      : store_(store), clock_(clock), options_(std::move(options)), search_(store) {}
+      : store_(store),
+        clock_(clock),
+        options_(std::move(options)),
+        search_(store),
+        calendar_(options_.calendar) {}
+
+  // Critical cases (emergencies) run on the wall clock; others in working hours.
+  static bool WallClock(const v1::Case& c) {
+    return c.priority() == common::v1::PRIORITY_CRITICAL;
+  }
+  // Sets sla_state for now.
+  void StampSla(v1::Case& c) const;
 
   static bool CanSee(const Actor& actor, const v1::Case& c);
-  static v1::Case ViewFor(const Actor& actor, v1::Case c);
+  v1::Case ViewFor(const Actor& actor, v1::Case c) const;
   std::string TriageUnitFor(const v1::Case& c) const;
 
   static bool IsOpen(common::v1::CaseStatus status);
@@ -110,6 +125,7 @@ class CasesLogic {
   const Clock* clock_;
   CasesOptions options_;
   SearchIndex search_;
+  SlaCalendar calendar_;
   std::unique_ptr<storage::ChangeFeed> feed_;
   // One mutation at a time: read-check-write of a case (report → case on open, the
   // version on every action) must be atomic. Appends to the feed are serial anyway.

@@ -36,7 +36,10 @@ TEST_CASE("opening a case is idempotent per report and emits one event", "[cases
   REQUIRE(first.ok());
   REQUIRE(first->status() == common::v1::CASE_STATUS_NEW);
   REQUIRE(first->unit().id() == "hcm.district_pc.760");
-  REQUIRE(first->due_at().seconds() - first->opened_at().seconds() == 72 * 3600);
+  // 72 working hours by Vietnam's calendar (the wall clock only for critical cases).
+  REQUIRE(FromTimestamp(first->due_at()) ==
+          SlaCalendar(SlaCalendarOptions::VietnamDefaults())
+              .DueAt(FromTimestamp(first->opened_at()), 72, /*wall_clock=*/false));
   auto again = (*logic)->OpenCase(PotholeAtBenThanh());
   REQUIRE(again->case_id() == first->case_id());
 
@@ -52,6 +55,18 @@ TEST_CASE("opening a case is idempotent per report and emits one event", "[cases
 
   REQUIRE((*logic)->GetCaseByReport("01REPORT")->case_id() == first->case_id());
   REQUIRE((*logic)->GetCase("nope").status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("an emergency's deadline runs on the wall clock", "[cases]") {
+  storage::TestDir dir;
+  auto store = storage::Store::Open({dir.path(), CasesKeyspaces()});
+  FakeClock clock;
+  auto logic = CasesLogic::Create(store->get(), &clock);
+  auto request = PotholeAtBenThanh();
+  request.set_priority(common::v1::PRIORITY_CRITICAL);
+  request.set_sla_hours(1);
+  auto c = (*logic)->OpenCase(request);
+  REQUIRE(c->due_at().seconds() - c->opened_at().seconds() == 3600);
 }
 
 TEST_CASE("an anonymous report's case keeps no contact", "[cases]") {

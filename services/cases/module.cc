@@ -5,6 +5,7 @@
 #include "libs/core/status.h"
 #include "services/cases/cases_logic.h"
 #include "services/cases/cases_service.h"
+#include "services/cases/sla.h"
 
 namespace civic::cases {
 namespace {
@@ -16,7 +17,14 @@ class CasesModule final : public modules::ServiceModule {
 
   absl::Status Start() override {
     CIVIC_RETURN_IF_ERROR(OpenStore(CasesKeyspaces()));
-    CasesOptions options{.triage_unit_id = config_.triage_unit_id};
+    CasesOptions options{.triage_unit_id = config_.triage_unit_id,
+                         .calendar = SlaCalendarOptions::VietnamDefaults(),
+                         .at_risk_fraction = config_.at_risk_fraction};
+    // Validate() has checked every date.
+    for (const auto& day : config_.extra_holidays) options.calendar.holidays.push_back(*ParseDay(day));
+    for (const auto& day : config_.extra_working_days) {
+      options.calendar.extra_working_days.push_back(*ParseDay(day));
+    }
     for (const auto& entry : config_.triage_units) {
       const size_t eq = entry.find('=');
       options.triage_by_province[entry.substr(0, eq)] = entry.substr(eq + 1);
@@ -58,6 +66,17 @@ absl::Status CasesConfig::Validate() const {
       return absl::InvalidArgumentError(
           absl::StrCat("config cases.triage_units: '", entry, "' is not province=unit"));
     }
+  }
+  for (const auto* days : {&extra_holidays, &extra_working_days}) {
+    for (const auto& day : *days) {
+      if (absl::StatusOr<absl::CivilDay> parsed = ParseDay(day); !parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("config cases: ", parsed.status().message()));
+      }
+    }
+  }
+  if (!(at_risk_fraction > 0 && at_risk_fraction <= 1)) {
+    return absl::InvalidArgumentError("config cases.at_risk_fraction: must be in (0, 1]");
   }
   if (triage_unit_id.empty()) {
     return absl::InvalidArgumentError("config cases.triage_unit_id: must not be empty");

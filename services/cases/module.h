@@ -14,6 +14,9 @@ struct CasesConfig {
   int workers = 8;
   std::vector<std::string> triage_units = {"79=hcm.ops_center", "46=hue.ops_center"};
   std::string triage_unit_id = "ioc.triage";
+  std::vector<std::string> extra_holidays;
+  std::vector<std::string> extra_working_days;
+  double at_risk_fraction = 0.8;
 
   template <typename V>
   void Visit(V& v) {
@@ -23,6 +26,12 @@ struct CasesConfig {
       "province code=operations centre unit, where cases rejected as not a unit's "
       "jurisdiction return");
     v("triage_unit_id", triage_unit_id, "... for provinces not listed");
+    v("extra_holidays", extra_holidays,
+      "YYYY-MM-DD days off beyond the built-in Vietnamese holidays (the government sets "
+      "each year's)");
+    v("extra_working_days", extra_working_days,
+      "YYYY-MM-DD weekend days worked to make up for a bridge holiday");
+    v("at_risk_fraction", at_risk_fraction, "share of the SLA time after which a case is at risk");
   }
   absl::Status Validate() const;
 };
