@@ -1,27 +1,16 @@
 // Wiring of the analytics service into civicd: store, feed consumer, gRPC server.
 #pragma once
 
-#include <string>
-
-#include "absl/status/status.h"
-#include "libs/modules/service_module.h"
+#include "services/cases/feed_service_module.h"
 
 namespace civic::analytics {
 
-struct AnalyticsConfig {
-  std::string listen = "127.0.0.1:7105";
-  std::string cases_address = "127.0.0.1:7103";
-  int workers = 4;
-
-  template <typename V>
-  void Visit(V& v) {
-    v("listen", listen, "gRPC address; port 0 picks a free one");
-    v("cases_address", cases_address, "cases' gRPC address (its change feed) when elsewhere");
-    v("workers", workers, "threads answering queries");
-  }
-  absl::Status Validate() const;
+struct AnalyticsConfig : cases::FeedServiceConfig {
+  AnalyticsConfig() { listen = "127.0.0.1:7105"; }
+  absl::Status Validate() const { return ValidateAs("analytics"); }
 };
 
-modules::ModuleSpec AnalyticsModuleSpec(const AnalyticsConfig& config, const modules::Context& context);
+modules::ModuleSpec AnalyticsModuleSpec(const AnalyticsConfig& config,
+                                        const modules::Context& context);
 
 }  // namespace civic::analytics
