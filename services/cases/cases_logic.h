@@ -93,6 +93,9 @@ class CasesLogic {
   absl::StatusOr<v1::ListCasesResponse> SearchFor(const Actor& actor, absl::string_view query,
                                                   int page_size) const;
 
+  // False once resolved, closed, rejected or merged.
+  static bool IsOpen(common::v1::CaseStatus status);
+
   // Names of the actions a case in `status` allows, for error messages and UIs.
   static std::vector<std::string> AllowedActions(common::v1::CaseStatus status);
 
@@ -115,7 +118,6 @@ class CasesLogic {
   v1::Case ViewFor(const Actor& actor, v1::Case c) const;
   std::string TriageUnitFor(const v1::Case& c) const;
 
-  static bool IsOpen(common::v1::CaseStatus status);
   static common::v1::CaseEvent EventFor(const v1::Case& c, uint64_t sequence, absl::Time now);
   // Requires open_mu_.
   absl::StatusOr<v1::Case> AddSupporter(v1::Case master, const v1::OpenCaseRequest& request,

@@ -14,16 +14,38 @@ using common::v1::CaseEvent;
 // holds it; `stream` is null once the stream is gone.
 struct FeedStreamHandle {
   std::recursive_mutex mu;
-  FeedStream* stream = nullptr;
+  FeedStreamBase* stream = nullptr;
 };
 
-// One Subscribe call. Reads the feed in pages, writes one event at a time, and when
-// caught up asks the feed to wake it on the next append. All state is guarded by mu_
-// (recursive: gRPC may run a reaction inline from StartWrite).
-class FeedStream final : public grpc::ServerWriteReactor<CaseEvent> {
+// What CasesService needs of a stream, whatever it writes.
+class FeedStreamBase {
  public:
-  FeedStream(CasesService* owner, storage::ChangeFeed* feed, uint64_t after)
-      : owner_(owner), feed_(feed), state_(std::make_shared<FeedStreamHandle>()) {
+  virtual ~FeedStreamBase() = default;
+  // Both require the handle's mutex.
+  virtual void Wake() = 0;
+  virtual void CloseLocked() = 0;
+};
+
+// One streaming call over the feed (Subscribe, WatchQueue). Writes its preface first
+// (a backlog), then reads the feed in pages after its cursor, maps each entry to a
+// message or skips it, writes one at a time, and when caught up asks the feed to wake
+// it on the next append. All state is guarded by the handle's mutex (recursive: gRPC
+// may run a reaction inline from StartWrite).
+template <typename Out>
+class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStreamBase {
+ public:
+  // Maps an entry to the message to write, nullopt to skip it, or an error ending the
+  // stream.
+  using Map =
+      std::function<absl::StatusOr<std::optional<Out>>(const storage::ChangeFeed::Entry&)>;
+
+  FeedStream(CasesService* owner, storage::ChangeFeed* feed, uint64_t after, Map map,
+             std::deque<Out> preface = {})
+      : owner_(owner),
+        feed_(feed),
+        map_(std::move(map)),
+        preface_(std::move(preface)),
+        state_(std::make_shared<FeedStreamHandle>()) {
     state_->stream = this;
     cursor_ = after;
   }
@@ -55,10 +77,11 @@ class FeedStream final : public grpc::ServerWriteReactor<CaseEvent> {
     delete this;
   }
 
-  // Requires handle()->mu.
-  void CloseLocked() {
+  void CloseLocked() override {
     FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "cases service is shutting down"));
   }
+
+  void Wake() override { Pump(); }
 
   const std::shared_ptr<FeedStreamHandle>& handle() const { return state_; }
 
@@ -66,55 +89,65 @@ class FeedStream final : public grpc::ServerWriteReactor<CaseEvent> {
   // Requires state_->mu.
   void Pump() {
     if (finished_ || writing_) return;
-    if (pending_.empty()) {
-      absl::StatusOr<std::vector<storage::ChangeFeed::Entry>> page =
-          feed_->ReadAfter(cursor_, 256);
-      if (!page.ok()) {
-        FinishOnce(rpc::ToGrpcStatus(page.status()));
+    if (!preface_.empty()) {
+      current_ = std::move(preface_.front());
+      preface_.pop_front();
+      Write();
+      return;
+    }
+    for (;;) {
+      if (pending_.empty()) {
+        absl::StatusOr<std::vector<storage::ChangeFeed::Entry>> page =
+            feed_->ReadAfter(cursor_, 256);
+        if (!page.ok()) {
+          FinishOnce(rpc::ToGrpcStatus(page.status()));
+          return;
+        }
+        for (auto& e : *page) pending_.push_back(std::move(e));
+      }
+      if (pending_.empty()) {
+        std::shared_ptr<FeedStreamHandle> state = state_;
+        feed_->NotifyAfter(cursor_, [state] {
+          std::lock_guard lock(state->mu);
+          if (state->stream != nullptr) state->stream->Wake();
+        });
         return;
       }
-      for (auto& e : *page) pending_.push_back(std::move(e));
-    }
-    if (pending_.empty()) {
-      std::shared_ptr<FeedStreamHandle> state = state_;
-      waiting_ = true;
-      feed_->NotifyAfter(cursor_, [state] {
-        std::lock_guard lock(state->mu);
-        if (state->stream != nullptr) state->stream->Wake();
-      });
+      storage::ChangeFeed::Entry entry = std::move(pending_.front());
+      pending_.pop_front();
+      cursor_ = entry.sequence;
+      absl::StatusOr<std::optional<Out>> mapped = map_(entry);
+      if (!mapped.ok()) {
+        FinishOnce(rpc::ToGrpcStatus(mapped.status()));
+        return;
+      }
+      if (!mapped->has_value()) continue;  // not for this subscriber
+      current_ = std::move(**mapped);
+      Write();
       return;
     }
-    storage::ChangeFeed::Entry entry = std::move(pending_.front());
-    pending_.pop_front();
-    if (!current_.ParseFromString(entry.payload)) {
-      FinishOnce(grpc::Status(grpc::StatusCode::DATA_LOSS, "unreadable feed entry"));
-      return;
-    }
-    current_.set_sequence(entry.sequence);
-    cursor_ = entry.sequence;
-    writing_ = true;
-    StartWrite(&current_);
   }
 
-  void Wake() {
-    waiting_ = false;
-    Pump();
+  void Write() {
+    writing_ = true;
+    this->StartWrite(&current_);
   }
 
   void FinishOnce(const grpc::Status& status) {
     if (finished_) return;
     finished_ = true;
-    Finish(status);
+    this->Finish(status);
   }
 
   CasesService* owner_;
   storage::ChangeFeed* feed_;
+  Map map_;
+  std::deque<Out> preface_;
   std::shared_ptr<FeedStreamHandle> state_;
   uint64_t cursor_ = 0;
   std::deque<storage::ChangeFeed::Entry> pending_;
-  CaseEvent current_;
+  Out current_;
   bool writing_ = false;
-  bool waiting_ = false;
   bool finished_ = false;
 };
 
@@ -249,9 +282,8 @@ grpc::ServerUnaryReactor* CasesService::GetCaseByReport(
   });
 }
 
-grpc::ServerWriteReactor<CaseEvent>* CasesService::Subscribe(
-    grpc::CallbackServerContext* context, const common::v1::SubscribeRequest* request) {
-  auto* stream = new FeedStream(this, logic_->feed(), request->after_sequence());
+template <typename Out>
+grpc::ServerWriteReactor<Out>* CasesService::StartStream(FeedStream<Out>* stream) {
   std::shared_ptr<FeedStreamHandle> handle = stream->handle();
   bool closing;
   {
@@ -263,15 +295,85 @@ grpc::ServerWriteReactor<CaseEvent>* CasesService::Subscribe(
   if (closing) {
     stream->CloseLocked();
   } else {
-    // The name is the caller's text: keep it short and printable in the log.
-    std::string consumer = request->consumer().substr(0, 64);
-    for (char& c : consumer) {
-      if (c < 0x20 || c > 0x7e) c = '?';
-    }
-    CIVIC_LOG_INFO("feed subscriber '{}' from sequence {}", consumer, request->after_sequence());
     stream->Begin();
   }
   return stream;
+}
+
+grpc::ServerWriteReactor<CaseEvent>* CasesService::Subscribe(
+    grpc::CallbackServerContext* context, const common::v1::SubscribeRequest* request) {
+  // The name is the caller's text: keep it short and printable in the log.
+  std::string consumer = request->consumer().substr(0, 64);
+  for (char& c : consumer) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  CIVIC_LOG_INFO("feed subscriber '{}' from sequence {}", consumer, request->after_sequence());
+  return StartStream(new FeedStream<CaseEvent>(
+      this, logic_->feed(), request->after_sequence(),
+      [](const storage::ChangeFeed::Entry& entry) -> absl::StatusOr<std::optional<CaseEvent>> {
+        CaseEvent event;
+        if (!event.ParseFromString(entry.payload)) {
+          return absl::DataLossError("unreadable feed entry");
+        }
+        event.set_sequence(entry.sequence);
+        return event;
+      }));
+}
+
+grpc::ServerWriteReactor<v1::QueueUpdate>* CasesService::WatchQueue(
+    grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) {
+  const Actor actor = ActorOf(*context);
+  uint64_t after = request->after_sequence();
+  std::deque<v1::QueueUpdate> backlog;
+  absl::Status status;
+  if (actor.unit_id.empty()) {
+    status = absl::UnauthenticatedError("no unit identity");
+  } else if (after == 0) {
+    // The backlog is read at a feed position: every change after it is streamed, so
+    // nothing falls between the two. (Reading the store here, on a gRPC thread, is
+    // bounded: one page of the unit's queue.)
+    after = logic_->feed()->last_sequence();
+    v1::ListCasesRequest page;
+    page.set_page_size(500);
+    absl::StatusOr<v1::ListCasesResponse> open = logic_->ListFor(actor, page);
+    if (open.ok()) {
+      for (auto& c : *open->mutable_cases()) {
+        if (!CasesLogic::IsOpen(c.status())) continue;
+        v1::QueueUpdate update;
+        update.set_sequence(after);
+        update.set_backlog(true);
+        *update.mutable_item() = std::move(c);
+        backlog.push_back(std::move(update));
+      }
+    } else {
+      status = open.status();
+    }
+  }
+  if (!status.ok()) {
+    auto* failed = new FeedStream<v1::QueueUpdate>(this, logic_->feed(), 0, nullptr);
+    std::lock_guard lock(failed->handle()->mu);
+    failed->Finish(rpc::ToGrpcStatus(status));
+    return failed;
+  }
+  CasesLogic* logic = logic_;
+  return StartStream(new FeedStream<v1::QueueUpdate>(
+      this, logic_->feed(), after,
+      [logic, actor](const storage::ChangeFeed::Entry& entry)
+          -> absl::StatusOr<std::optional<v1::QueueUpdate>> {
+        CaseEvent event;
+        if (!event.ParseFromString(entry.payload)) {
+          return absl::DataLossError("unreadable feed entry");
+        }
+        absl::StatusOr<v1::Case> c = logic->GetCaseFor(actor, event.case_id());
+        if (c.status().code() == absl::StatusCode::kNotFound) return std::nullopt;
+        if (!c.ok()) return c.status();
+        v1::QueueUpdate update;
+        update.set_sequence(entry.sequence);
+        update.set_change(event.type());
+        *update.mutable_item() = *std::move(c);
+        return update;
+      },
+      std::move(backlog)));
 }
 
 void CasesService::CloseStreams() {

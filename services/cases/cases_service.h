@@ -12,7 +12,9 @@
 
 namespace civic::cases {
 
+template <typename Out>
 class FeedStream;
+class FeedStreamBase;
 struct FeedStreamHandle;
 
 class CasesService final : public v1::CasesService::CallbackService {
@@ -58,6 +60,8 @@ class CasesService final : public v1::CasesService::CallbackService {
   grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
                                       const v1::ListCasesRequest* request,
                                       v1::ListCasesResponse* response) override;
+  grpc::ServerWriteReactor<v1::QueueUpdate>* WatchQueue(
+      grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) override;
   grpc::ServerUnaryReactor* SearchCases(grpc::CallbackServerContext* context,
                                         const v1::SearchCasesRequest* request,
                                         v1::ListCasesResponse* response) override;
@@ -68,7 +72,10 @@ class CasesService final : public v1::CasesService::CallbackService {
   void CloseStreams();
 
  private:
+  template <typename Out>
   friend class FeedStream;
+  template <typename Out>
+  grpc::ServerWriteReactor<Out>* StartStream(FeedStream<Out>* stream);
   grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context, Action action,
                                       ActionArgs args, v1::Case* response);
   void Forget(const std::shared_ptr<FeedStreamHandle>& handle);
