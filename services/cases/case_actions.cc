@@ -198,6 +198,7 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
       break;
     case Action::kResolve:
       c.set_status(common::v1::CASE_STATUS_RESOLVED);
+      *c.mutable_resolved_at() = ToTimestamp(now);
       entry.set_public_comment(true);
       public_text = args.comment;
       break;
@@ -316,6 +317,70 @@ absl::StatusOr<v1::ListCasesResponse> CasesLogic::ListFor(
   CIVIC_RETURN_IF_ERROR(status);
   if (response.cases_size() == page_size) response.set_next_page_token(last_id);
   return response;
+}
+
+absl::StatusOr<v1::Case> CasesLogic::Rate(const v1::RateResolutionRequest& request) {
+  FieldErrors errors;
+  if (request.case_id().empty()) errors.Add("case_id", "is required");
+  if (request.rating() < 1 || request.rating() > 5) errors.Add("rating", "must be 1 to 5");
+  if (request.comment().size() > 2000) errors.Add("comment", "at most 2,000 bytes");
+  CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
+
+  std::lock_guard lock(open_mu_);
+  absl::StatusOr<v1::Case> found = GetCase(request.case_id());
+  // Only the citizen who reported, known by their code, may rate; anyone else learns
+  // nothing about the case.
+  if (!found.ok() || found->tracking_code() != request.tracking_code()) {
+    return WithReason(absl::NotFoundError(absl::StrCat("no case ", request.case_id())),
+                      "CASE_NOT_FOUND", kDomain);
+  }
+  v1::Case c = *std::move(found);
+  if (c.status() != common::v1::CASE_STATUS_RESOLVED || c.has_satisfaction()) {
+    return WithReason(
+        absl::FailedPreconditionError("only a resolved case can be rated, and only once"),
+        "ACTION_NOT_ALLOWED", kDomain);
+  }
+  const absl::Time now = clock_->Now();
+  const CaseStatus from = c.status();
+  const bool disputed = request.rating() <= 2 &&
+                        now - FromTimestamp(c.resolved_at()) <= options_.reopen_window;
+  c.set_status(disputed ? common::v1::CASE_STATUS_REOPENED : common::v1::CASE_STATUS_CLOSED);
+  if (disputed) {
+    // The rating stays in the history; the next resolution can be rated afresh.
+    c.clear_satisfaction();
+  } else {
+    v1::Satisfaction* satisfaction = c.mutable_satisfaction();
+    satisfaction->set_rating(request.rating());
+    satisfaction->set_comment(request.comment());
+    *satisfaction->mutable_rated_at() = ToTimestamp(now);
+  }
+  c.set_version(c.version() + 1);
+  *c.mutable_updated_at() = ToTimestamp(now);
+  v1::HistoryEntry* entry = c.add_history();
+  *entry->mutable_at() = ToTimestamp(now);
+  entry->set_actor("citizen");
+  entry->set_action("rate");
+  entry->set_from_status(from);
+  entry->set_to_status(c.status());
+  entry->set_comment(request.comment());
+  entry->set_reason(absl::StrCat("rating ", request.rating()));
+  entry->set_version(c.version());
+
+  storage::Batch batch(store_);
+  batch.Put(kCasesCf, c.case_id(), c.SerializeAsString());
+  CIVIC_RETURN_IF_ERROR(feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
+                                common::v1::CaseEvent event = EventFor(c, sequence, now);
+                                event.set_type(common::v1::CASE_EVENT_TYPE_RATED);
+                                event.set_from_status(from);
+                                event.set_to_status(c.status());
+                                event.set_rating(request.rating());
+                                return event.SerializeAsString();
+                              })
+                            .status());
+  CIVIC_LOG_INFO("case {} rated {} by the citizen ({})", c.case_id(), request.rating(),
+                 disputed ? "reopened" : "closed");
+  c.clear_contact();  // the caller is not a unit
+  return c;
 }
 
 absl::StatusOr<v1::ListCasesResponse> CasesLogic::SearchFor(const Actor& actor,

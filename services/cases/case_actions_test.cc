@@ -226,6 +226,44 @@ TEST_CASE("deadlines count working hours, and a case turns at risk then breached
   REQUIRE(c.sla_state() == v1::SLA_STATE_STOPPED);
 }
 
+TEST_CASE("the reporter rates a resolution: a good rating closes, a low one within the "
+          "window reopens",
+          "[cases][rating]") {
+  Fixture f;
+  auto resolve = [&](const std::string& report) {
+    v1::Case c = *f.Do(kQ1, Action::kAccept, f.Open(report));
+    return *f.Do(kQ1, Action::kResolve, c, {.comment = "Đã vá"});
+  };
+  auto rate = [&](const v1::Case& c, int rating, const std::string& code = "") {
+    v1::RateResolutionRequest r;
+    r.set_case_id(c.case_id());
+    r.set_tracking_code(code.empty() ? c.tracking_code() : code);
+    r.set_rating(rating);
+    r.set_comment("Cảm ơn");
+    return f.logic->Rate(r);
+  };
+
+  v1::Case good = resolve("R1");
+  REQUIRE(rate(good, 0).status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(rate(good, 5, "PA-2611-ZZZZZ-00").status().code() == absl::StatusCode::kNotFound);
+  auto closed = rate(good, 5);
+  REQUIRE(closed->status() == common::v1::CASE_STATUS_CLOSED);
+  REQUIRE(closed->satisfaction().rating() == 5);
+  REQUIRE_FALSE(closed->has_contact());
+  REQUIRE(rate(*closed, 4).status().code() == absl::StatusCode::kFailedPrecondition);
+
+  v1::Case bad = resolve("R2");
+  auto reopened = rate(bad, 1);
+  REQUIRE(reopened->status() == common::v1::CASE_STATUS_REOPENED);
+  REQUIRE(reopened->history().rbegin()->action() == "rate");
+  // Back in the unit's hands: it accepts, resolves again, and the citizen rates again.
+  v1::Case again = *f.logic->GetCaseFor({kQ1}, bad.case_id());
+  again = *f.Do(kQ1, Action::kAccept, again);
+  again = *f.Do(kQ1, Action::kResolve, again, {.comment = "Đã vá lại"});
+  f.clock.Advance(absl::Hours(24 * 8));  // past the reopen window
+  REQUIRE(rate(again, 1)->status() == common::v1::CASE_STATUS_CLOSED);
+}
+
 TEST_CASE("a unit's queue: newest first, filters, cursor paging", "[cases][list]") {
   Fixture f;
   std::vector<v1::Case> cases;

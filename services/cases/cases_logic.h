@@ -50,6 +50,8 @@ struct CasesOptions {
   // Working time for SLAs: Vietnam's working week and public holidays by default.
   SlaCalendarOptions calendar;
   double at_risk_fraction = 0.8;
+  // A citizen may dispute a resolution (rating 1-2) this long after it.
+  absl::Duration reopen_window = absl::Hours(24 * 7);
 };
 
 class CasesLogic {
@@ -92,6 +94,11 @@ class CasesLogic {
   // Cases the actor may see matching `query` (see SearchIndex), newest first.
   absl::StatusOr<v1::ListCasesResponse> SearchFor(const Actor& actor, absl::string_view query,
                                                   int page_size) const;
+
+  // The reporter rates a resolved case (see RateResolution in cases.proto):
+  // NOT_FOUND unless `tracking_code` is the case's own; FAILED_PRECONDITION unless
+  // resolved and not yet rated; INVALID_ARGUMENT for a rating outside 1-5.
+  absl::StatusOr<v1::Case> Rate(const v1::RateResolutionRequest& request);
 
   // False once resolved, closed, rejected or merged.
   static bool IsOpen(common::v1::CaseStatus status);

@@ -263,6 +263,15 @@ grpc::ServerUnaryReactor* CasesService::SearchCases(grpc::CallbackServerContext*
                        });
 }
 
+grpc::ServerUnaryReactor* CasesService::RateResolution(
+    grpc::CallbackServerContext* context, const v1::RateResolutionRequest* request,
+    v1::Case* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->Rate(*request));
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* CasesService::ListCases(grpc::CallbackServerContext* context,
                                                   const v1::ListCasesRequest* request,
                                                   v1::ListCasesResponse* response) {

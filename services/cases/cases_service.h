@@ -60,6 +60,9 @@ class CasesService final : public v1::CasesService::CallbackService {
   grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
                                       const v1::ListCasesRequest* request,
                                       v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* RateResolution(grpc::CallbackServerContext* context,
+                                           const v1::RateResolutionRequest* request,
+                                           v1::Case* response) override;
   grpc::ServerWriteReactor<v1::QueueUpdate>* WatchQueue(
       grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) override;
   grpc::ServerUnaryReactor* SearchCases(grpc::CallbackServerContext* context,

@@ -81,6 +81,10 @@ bool FillUpdate(const common::v1::CaseEvent& event, const std::string& code, v1:
         m.set_template_("case_rejected");
         what = en ? "was not accepted" : "không được tiếp nhận";
         break;
+      case common::v1::CASE_STATUS_REOPENED:
+        m.set_template_("case_reopened");
+        what = en ? "was reopened after your rating" : "đã được mở lại theo đánh giá của bạn";
+        break;
       default:
         return false;  // internal moves (transfers, triage) are not news to the citizen
     }
@@ -119,6 +123,10 @@ absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
       m.set_language(event.supporter_language() == "en" ? "en" : "vi");
       FillSupported(event, m);
       break;
+    case common::v1::CASE_EVENT_TYPE_RATED:
+      // Only a dispute that reopens the case is news to the citizen who rated.
+      if (event.to_status() != common::v1::CASE_STATUS_REOPENED) return absl::OkStatus();
+      [[fallthrough]];
     case common::v1::CASE_EVENT_TYPE_STATUS_CHANGED:
     case common::v1::CASE_EVENT_TYPE_REPLIED: {
       // The reporter and every follower (+1) hear of it, each under their own code.

@@ -104,5 +104,28 @@ TEST_CASE("status changes and replies reach the reporter and every follower, int
   }
 }
 
+TEST_CASE("a rating that reopens the case is confirmed to the citizen, others are not",
+          "[notify]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  const std::string code = NewTrackingCode("PA", clock.Now());
+  common::v1::CaseEvent reopened = Opened(30, code, "en");
+  reopened.set_type(common::v1::CASE_EVENT_TYPE_RATED);
+  reopened.set_to_status(common::v1::CASE_STATUS_REOPENED);
+  common::v1::CaseEvent closed = Opened(31, code, "en");
+  closed.set_type(common::v1::CASE_EVENT_TYPE_RATED);
+  closed.set_to_status(common::v1::CASE_STATUS_CLOSED);
+  storage::Batch batch(store.get());
+  REQUIRE(logic.Apply(reopened, batch).ok());
+  REQUIRE(logic.Apply(closed, batch).ok());
+  REQUIRE(store->Write(batch).ok());
+  auto messages = logic.List(code);
+  REQUIRE(messages->size() == 1);
+  REQUIRE(messages->at(0).template_() == "case_reopened");
+  REQUIRE(messages->at(0).subject() == "Report " + code + " was reopened after your rating");
+}
+
 }  // namespace
 }  // namespace civic::notify
