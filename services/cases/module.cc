@@ -19,7 +19,8 @@ class CasesModule final : public modules::ServiceModule {
     CIVIC_RETURN_IF_ERROR(OpenStore(CasesKeyspaces()));
     CasesOptions options{.triage_unit_id = config_.triage_unit_id,
                          .calendar = SlaCalendarOptions::VietnamDefaults(),
-                         .at_risk_fraction = config_.at_risk_fraction};
+                         .at_risk_fraction = config_.at_risk_fraction,
+                         .reopen_window = absl::Hours(config_.reopen_window_hours)};
     // Validate() has checked every date.
     for (const auto& day : config_.extra_holidays) options.calendar.holidays.push_back(*ParseDay(day));
     for (const auto& day : config_.extra_working_days) {
@@ -74,6 +75,9 @@ absl::Status CasesConfig::Validate() const {
             absl::StrCat("config cases: ", parsed.status().message()));
       }
     }
+  }
+  if (reopen_window_hours < 0 || reopen_window_hours > 24 * 365) {
+    return absl::InvalidArgumentError("config cases.reopen_window_hours: must be 0..8760");
   }
   if (!(at_risk_fraction > 0 && at_risk_fraction <= 1)) {
     return absl::InvalidArgumentError("config cases.at_risk_fraction: must be in (0, 1]");

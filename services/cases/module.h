@@ -17,6 +17,7 @@ struct CasesConfig {
   std::vector<std::string> extra_holidays;
   std::vector<std::string> extra_working_days;
   double at_risk_fraction = 0.8;
+  int64_t reopen_window_hours = 24 * 7;
 
   template <typename V>
   void Visit(V& v) {
@@ -32,6 +33,8 @@ struct CasesConfig {
     v("extra_working_days", extra_working_days,
       "YYYY-MM-DD weekend days worked to make up for a bridge holiday");
     v("at_risk_fraction", at_risk_fraction, "share of the SLA time after which a case is at risk");
+    v("reopen_window_hours", reopen_window_hours,
+      "how long after a resolution a low rating (1-2) reopens the case");
   }
   absl::Status Validate() const;
 };
