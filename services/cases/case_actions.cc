@@ -9,6 +9,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "services/cases/case_status.h"
 #include "services/cases/cases_logic.h"
 
 namespace civic::cases {
@@ -55,14 +56,6 @@ bool AllowedIn(Action action, CaseStatus s) {
       return true;
   }
   return false;
-}
-
-std::string StatusWord(CaseStatus status) {
-  std::string name = common::v1::CaseStatus_Name(status);
-  absl::string_view word = name;
-  constexpr absl::string_view kPrefix = "CASE_STATUS_";
-  if (word.substr(0, kPrefix.size()) == kPrefix) word.remove_prefix(kPrefix.size());
-  return absl::AsciiStrToLower(word);
 }
 
 }  // namespace
@@ -143,7 +136,7 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
   const CaseStatus from = c.status();
   if (!AllowedIn(action, from)) {
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "cannot ", ActionName(action), " a case that is ", StatusWord(from),
+                          "cannot ", ActionName(action), " a case that is ", CaseStatusWord(from),
                           "; allowed: ", absl::StrJoin(AllowedActions(from), ", "))),
                       "ACTION_NOT_ALLOWED", kDomain);
   }
@@ -275,7 +268,7 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
                               })
                             .status());
   CIVIC_LOG_INFO("case {}: {} by {} ({} → {}, v{})", c.case_id(), ActionName(action),
-                 actor.unit_id, StatusWord(from), StatusWord(c.status()), c.version());
+                 actor.unit_id, CaseStatusWord(from), CaseStatusWord(c.status()), c.version());
   return ViewFor(actor, std::move(c));
 }
 

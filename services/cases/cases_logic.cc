@@ -1,7 +1,7 @@
 #include "services/cases/cases_logic.h"
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
@@ -10,10 +10,6 @@ namespace civic::cases {
 namespace {
 
 constexpr char kDomain[] = "cases.civicdesk";
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 }  // namespace
 
@@ -65,11 +61,11 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   *c.mutable_unit() = request.unit();
   c.set_status(common::v1::CASE_STATUS_NEW);
   c.set_priority(request.priority());
-  *c.mutable_opened_at() = ToProto(now);
-  *c.mutable_updated_at() = ToProto(now);
+  *c.mutable_opened_at() = ToTimestamp(now);
+  *c.mutable_updated_at() = ToTimestamp(now);
   // Working hours (Vietnam's week and holidays) for ordinary cases; emergencies run on
   // the wall clock.
-  *c.mutable_due_at() = ToProto(calendar_.DueAt(now, request.sla_hours(), WallClock(c)));
+  *c.mutable_due_at() = ToTimestamp(calendar_.DueAt(now, request.sla_hours(), WallClock(c)));
   c.set_version(1);
   c.set_routing_rule(request.routing_rule());
   c.set_channel(request.channel());
@@ -134,12 +130,12 @@ absl::StatusOr<v1::Case> CasesLogic::AddSupporter(v1::Case master,
   v1::Supporter* supporter = master.add_supporters();
   supporter->set_report_id(request.report_id());
   supporter->set_tracking_code(request.tracking_code());
-  *supporter->mutable_joined_at() = ToProto(now);
+  *supporter->mutable_joined_at() = ToTimestamp(now);
   if (!request.anonymous()) *supporter->mutable_contact() = request.contact();
   master.set_version(master.version() + 1);
-  *master.mutable_updated_at() = ToProto(now);
+  *master.mutable_updated_at() = ToTimestamp(now);
   v1::HistoryEntry* entry = master.add_history();
-  *entry->mutable_at() = ToProto(now);
+  *entry->mutable_at() = ToTimestamp(now);
   entry->set_actor("citizen");
   entry->set_action("support");
   entry->set_from_status(master.status());
@@ -168,7 +164,7 @@ common::v1::CaseEvent CasesLogic::EventFor(const v1::Case& c, uint64_t sequence,
   common::v1::CaseEvent event;
   event.set_sequence(sequence);
   event.set_event_id(NewSortableId(now));
-  *event.mutable_occurred_at() = ToProto(now);
+  *event.mutable_occurred_at() = ToTimestamp(now);
   event.set_case_id(c.case_id());
   event.set_tracking_code(c.tracking_code());
   event.set_category(c.category());

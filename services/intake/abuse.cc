@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "libs/core/clock.h"
 #include "libs/core/status.h"
 #include "libs/core/text.h"
 #include "services/intake/phone.h"
@@ -88,8 +88,7 @@ absl::StatusOr<v1::Block> Blocklist::Put(v1::Block block) {
   }
   if (block.value().empty()) errors.Add("value", "is required");
   CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
-  *block.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      absl::ToUnixNanos(clock_->Now()));
+  *block.mutable_created_at() = ToTimestamp(clock_->Now());
   const std::string key = Key(block.kind(), block.value());
   storage::Batch batch(store_);
   batch.Put(kBlocklistCf, key, block.SerializeAsString());

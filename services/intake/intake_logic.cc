@@ -9,20 +9,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "google/protobuf/util/time_util.h"
+#include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "services/cases/case_status.h"
 #include "services/intake/phone.h"
 
 namespace civic::intake {
 namespace {
 
 constexpr char kDomain[] = "intake.civicdesk";
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 // Text in NFC (a keyboard may send "đường" decomposed), and its length in code points.
 struct NormalizedText {
@@ -58,14 +55,6 @@ bool LooksLikeEmail(absl::string_view email) {
     }
   }
   return email.size() <= 254;
-}
-
-std::string StatusWord(common::v1::CaseStatus status) {
-  std::string name = common::v1::CaseStatus_Name(status);
-  absl::string_view word = name;
-  constexpr absl::string_view kPrefix = "CASE_STATUS_";
-  if (word.substr(0, kPrefix.size()) == kPrefix) word.remove_prefix(kPrefix.size());
-  return absl::AsciiStrToLower(word);
 }
 
 }  // namespace
@@ -104,8 +93,7 @@ absl::Status IntakeLogic::Recover() {
     const bool supporter = !r.supports_report_id().empty();
     nearby_.Add(r.request().category(), r.request().location().lat(),
                 r.request().location().lon(),
-                absl::FromUnixNanos(google::protobuf::util::TimeUtil::TimestampToNanoseconds(
-                    r.received_at())),
+                FromTimestamp(r.received_at()),
                 supporter ? r.supports_report_id() : r.report_id(),
                 supporter ? r.supports_tracking_code() : r.tracking_code());
     ++loaded;
@@ -299,7 +287,7 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   for (auto& id : photo_ids) stored.add_photo_ids(std::move(id));
   r.clear_photos();  // kept once, in the photo keyspaces
   *stored.mutable_request() = std::move(r);
-  *stored.mutable_received_at() = ToProto(now);
+  *stored.mutable_received_at() = ToTimestamp(now);
   stored.set_client_id(caller.client_id);
 
   batch.Put(kReportsCf, stored.report_id(), stored.SerializeAsString());
@@ -357,7 +345,7 @@ absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& track
   status.set_supports_tracking_code(stored.supports_tracking_code());
   absl::StatusOr<cases::v1::Case> c = cases.GetCaseByReport(stored.report_id());
   if (c.ok()) {
-    status.set_status(StatusWord(c->status()));
+    status.set_status(cases::CaseStatusWord(c->status()));
     status.set_case_id(c->case_id());
     *status.mutable_unit() = c->unit();
     *status.mutable_area() = c->area();

@@ -1,7 +1,6 @@
 #include "services/notify/notify_logic.h"
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
@@ -146,8 +145,7 @@ absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
     default:
       return absl::OkStatus();  // notes and the like: nothing the citizen is told about
   }
-  *m.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      absl::ToUnixNanos(clock_->Now()));
+  *m.mutable_created_at() = ToTimestamp(clock_->Now());
   batch.Put(kMessagesCf, Key(m.tracking_code(), event.sequence()), m.SerializeAsString());
   return absl::OkStatus();
 }

@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/time_util.h"
+#include "libs/core/clock.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "services/routing/address_resolver.h"
@@ -51,14 +51,6 @@ void CopyRecord(const AreaRecord& record, AdminArea* area) {
   area->set_district_name(record.district_name);
   area->set_province_code(record.province_code);
   area->set_province_name(record.province_name);
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
 bool IsUnitId(const std::string& id) {
@@ -187,7 +179,7 @@ absl::StatusOr<AdminArea> RoutingLogic::ResolveAddress(
 absl::StatusOr<v1::RouteDecision> RoutingLogic::Route(const v1::RouteRequest& request) const {
   const std::shared_ptr<const Snapshot> current = snapshot();
   std::optional<absl::Time> at;
-  if (request.has_reported_at()) at = FromProto(request.reported_at());
+  if (request.has_reported_at()) at = FromTimestamp(request.reported_at());
   return Decide(*current->directory, *current->rules, request.category(),
                 request.has_location() ? &request.location() : nullptr, request.address(),
                 at);
@@ -325,7 +317,7 @@ absl::StatusOr<v1::RouteDecision> RoutingLogic::DryRun(const v1::DryRunRequest& 
     rules = CompiledRules::Compile(std::move(rule_set), directory.catalog());
   }
   std::optional<absl::Time> at;
-  if (request.has_at()) at = FromProto(request.at());
+  if (request.has_at()) at = FromTimestamp(request.at());
   return Decide(*current->directory, *rules, request.category(),
                 request.has_location() ? &request.location() : nullptr, request.address(),
                 at);
@@ -509,7 +501,7 @@ absl::StatusOr<uint64_t> RoutingLogic::PublishLocked(const Snapshot& current,
             [](const v1::Rule& a, const v1::Rule& b) { return a.id() < b.id(); });
   v1::RuleSet rule_set;
   rule_set.set_version(current.rules->version() + 1);
-  *rule_set.mutable_published_at() = ToProto(now);
+  *rule_set.mutable_published_at() = ToTimestamp(now);
   for (v1::Rule& rule : rules) *rule_set.add_rules() = std::move(rule);
   if (options_.store != nullptr) {
     CIVIC_RETURN_IF_ERROR(RoutingStore(options_.store).PutRuleSet(rule_set));
@@ -549,7 +541,7 @@ absl::StatusOr<v1::RuleChange> RoutingLogic::PutRule(const v1::PutRuleRequest& r
   const absl::Time now = clock_->Now();
   v1::Rule rule = request.rule();
   rule.set_version(previous != nullptr ? previous->version() + 1 : 1);
-  *rule.mutable_updated_at() = ToProto(now);
+  *rule.mutable_updated_at() = ToTimestamp(now);
   std::vector<v1::Rule> rules;
   for (const v1::Rule& r : current->rules->rule_set().rules()) {
     if (r.id() != rule.id()) rules.push_back(r);
