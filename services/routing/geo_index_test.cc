@@ -16,58 +16,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "services/routing/test_data.h"
+
 namespace civic::routing {
 namespace {
 
 namespace fs = std::filesystem;
 using civic::common::v1::AdminArea;
-
-fs::path DataDir() {
-  if (const char* env = std::getenv("CIVIC_SHARED_DATA"); env != nullptr && *env != 0) {
-    return env;
-  }
-  return fs::path(CIVIC_SOURCE_DIR "/../shared/data");
-}
-
-// One index per test process: loading all boundary files takes a moment.
-const GeoIndex& Index() {
-  static const auto* const loaded = new absl::StatusOr<std::unique_ptr<GeoIndex>>(
-      GeoIndex::LoadDir(DataDir() / "boundaries"));
-  INFO("data dir: " << DataDir().string() << "; status: " << loaded->status().ToString());
-  REQUIRE(loaded->ok());
-  return ***loaded;
-}
-
-nlohmann::json ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  INFO("reading " << path.string());
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
-// A fresh directory under the system temp dir, removed with its contents at scope end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("civic_geo_index_test_" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-             "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  void Write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name) << text;
-  }
-
- private:
-  fs::path path_;
-};
 
 constexpr char kSquare[] = R"({"type": "FeatureCollection", "features": [
   {"type": "Feature", "properties": {"code": "%CODE%", "name": "Square",
@@ -84,7 +39,7 @@ std::string Square(const std::string& code) {
 
 TEST_CASE("GeoIndex loads every ward file and the district and province layers",
           "[geo]") {
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   // 322 HCMC + 152 Thừa Thiên Huế + 584 Hà Nội + 229 Nam Định (README).
   CHECK(index.ward_count() == 1287);
   CHECK(index.district_count() == 710);
@@ -112,7 +67,7 @@ TEST_CASE("Landmarks from the data README resolve to their wards", "[geo]") {
       {"Chợ Đông Ba", 16.47303, 107.58774, "19768", "Phường Phú Hòa", "Thành phố Huế", "46"},
       {"Tân Sơn Nhất", 10.8188, 106.6520, "27007", "Phường 15", "Quận Tân Bình", "79"},
   };
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   for (const Landmark& l : kLandmarks) {
     INFO(l.name << " (" << l.lat << ", " << l.lon << ")");
     const AdminArea area = index.Resolve(l.lat, l.lon);
@@ -124,7 +79,7 @@ TEST_CASE("Landmarks from the data README resolve to their wards", "[geo]") {
 }
 
 TEST_CASE("Chợ Bến Thành resolves to all six fields", "[geo]") {
-  const AdminArea area = Index().Resolve(10.7725, 106.6980);
+  const AdminArea area = testing::SharedGeo()->Resolve(10.7725, 106.6980);
   CHECK(area.ward_code() == "26743");
   CHECK(area.ward_name() == "Phường Bến Thành");
   CHECK(area.district_code() == "760");
@@ -134,8 +89,8 @@ TEST_CASE("Chợ Bến Thành resolves to all six fields", "[geo]") {
 }
 
 TEST_CASE("Every report in the sample resolves to its ground-truth ward", "[geo]") {
-  const GeoIndex& index = Index();
-  std::ifstream in(DataDir() / "reports-sample.jsonl");
+  const GeoIndex& index = *testing::SharedGeo();
+  std::ifstream in(testing::SharedDataDir() / "reports-sample.jsonl");
   REQUIRE(in.good());
   int total = 0;
   int wrong = 0;
@@ -164,12 +119,12 @@ TEST_CASE("Every report in the sample resolves to its ground-truth ward", "[geo]
 }
 
 TEST_CASE("Every ward's label point resolves to that ward", "[geo]") {
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   const char* kFiles[] = {"wards-ho-chi-minh.geojson", "wards-thua-thien-hue.geojson",
                           "wards-ha-noi.geojson", "wards-nam-dinh.geojson"};
   size_t checked = 0;
   for (const char* file : kFiles) {
-    const nlohmann::json wards = ReadJson(DataDir() / "boundaries" / file);
+    const nlohmann::json wards = testing::ReadJsonFile(testing::SharedDataDir() / "boundaries" / file);
     for (const nlohmann::json& feature : wards.at("features")) {
       const nlohmann::json& props = feature.at("properties");
       const double lon = props.at("label_point").at(0).get<double>();
@@ -188,7 +143,7 @@ TEST_CASE("Every ward's label point resolves to that ward", "[geo]") {
 TEST_CASE("A point outside the ward files gets its district and province only",
           "[geo]") {
   // Hải Châu, Đà Nẵng: no ward file covers Đà Nẵng.
-  const AdminArea area = Index().Resolve(16.0544, 108.2022);
+  const AdminArea area = testing::SharedGeo()->Resolve(16.0544, 108.2022);
   CHECK(area.ward_code().empty());
   CHECK(area.ward_name().empty());
   CHECK(area.district_code() == "492");
@@ -198,7 +153,7 @@ TEST_CASE("A point outside the ward files gets its district and province only",
 }
 
 TEST_CASE("Points outside Viet Nam resolve to an empty area", "[geo]") {
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   struct Place {
     const char* name;
     double lat;
@@ -220,14 +175,14 @@ TEST_CASE("Points outside Viet Nam resolve to an empty area", "[geo]") {
 
 TEST_CASE("A point on a shared border resolves to the lowest ward code", "[geo]") {
   // A vertex shared by the rings of Bến Nghé (26740) and Bến Thành (26743).
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   for (int i = 0; i < 3; ++i) {
     CHECK(index.Resolve(10.7758, 106.6991).ward_code() == "26740");
   }
 }
 
 TEST_CASE("Locate returns records owned by the index", "[geo]") {
-  const GeoIndex& index = Index();
+  const GeoIndex& index = *testing::SharedGeo();
   const AreaRecord* ward = index.Locate(10.7725, 106.6980);
   REQUIRE(ward != nullptr);
   CHECK(ward->ward_code == "26743");
@@ -239,7 +194,7 @@ TEST_CASE("Locate returns records owned by the index", "[geo]") {
 }
 
 TEST_CASE("GeoIndex::FindFiles reports missing files as NOT_FOUND", "[geo][errors]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   auto missing_dir = GeoIndex::FindFiles(dir.path() / "does-not-exist");
   REQUIRE_FALSE(missing_dir.ok());
   CHECK(missing_dir.status().code() == absl::StatusCode::kNotFound);
@@ -261,7 +216,7 @@ TEST_CASE("GeoIndex::FindFiles reports missing files as NOT_FOUND", "[geo][error
 
 TEST_CASE("GeoIndex::Load names the file and feature that is malformed",
           "[geo][errors]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   dir.Write("vn-districts.geojson", Square("001"));
   dir.Write("vn-provinces.geojson", Square("01"));
 

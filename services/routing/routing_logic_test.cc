@@ -13,6 +13,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "services/routing/test_data.h"
+
 #include "libs/core/status.h"
 #include "services/routing/unit_directory.h"
 
@@ -24,18 +26,11 @@ using civic::common::v1::AdminArea;
 using civic::routing::v1::RouteDecision;
 using civic::routing::v1::RouteRequest;
 
-fs::path DataDir() {
-  if (const char* env = std::getenv("CIVIC_SHARED_DATA"); env != nullptr && *env != 0) {
-    return env;
-  }
-  return fs::path(CIVIC_SOURCE_DIR "/../shared/data");
-}
-
 // One instance per test process: loading the boundary files takes a moment.
 const RoutingLogic& Logic() {
   static const auto* const loaded = new absl::StatusOr<std::unique_ptr<RoutingLogic>>(
-      RoutingLogic::Load({.data_dir = DataDir()}));
-  INFO("data dir: " << DataDir().string() << "; status: " << loaded->status().ToString());
+      RoutingLogic::Load({.data_dir = testing::SharedDataDir()}));
+  INFO("data dir: " << testing::SharedDataDir().string() << "; status: " << loaded->status().ToString());
   REQUIRE(loaded->ok());
   return ***loaded;
 }
@@ -55,37 +50,6 @@ RouteDecision MustRoute(const std::string& category, double lat, double lon) {
   REQUIRE(decision.ok());
   return *std::move(decision);
 }
-
-nlohmann::json ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  INFO("reading " << path.string());
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
-// A fresh directory under the system temp dir, removed with its contents at scope end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("civic_routing_logic_test_" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-             "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  void Write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name) << text;
-  }
-
- private:
-  fs::path path_;
-};
 
 constexpr double kBenThanhLat = 10.7725;
 constexpr double kBenThanhLon = 106.6980;
@@ -147,7 +111,7 @@ TEST_CASE("Garbage goes to the district company in HCMC and to HEPCO in Huế",
 TEST_CASE("Every category routes to a unit of the province at every ward's label point",
           "[routing]") {
   const RoutingLogic& logic = Logic();
-  const nlohmann::json categories = ReadJson(DataDir() / "categories.json");
+  const nlohmann::json categories = testing::ReadJsonFile(testing::SharedDataDir() / "categories.json");
   const std::map<std::string, civic::common::v1::Priority> kPriorities = {
       {"low", civic::common::v1::PRIORITY_LOW},
       {"normal", civic::common::v1::PRIORITY_NORMAL},
@@ -164,7 +128,7 @@ TEST_CASE("Every category routes to a unit of the province at every ward's label
   size_t routed = 0;
   size_t failures = 0;
   for (const Province& province : kProvinces) {
-    const nlohmann::json wards = ReadJson(DataDir() / "boundaries" / province.ward_file);
+    const nlohmann::json wards = testing::ReadJsonFile(testing::SharedDataDir() / "boundaries" / province.ward_file);
     for (const nlohmann::json& ward : wards.at("features")) {
       const nlohmann::json& props = ward.at("properties");
       const double lon = props.at("label_point").at(0).get<double>();
@@ -255,7 +219,7 @@ TEST_CASE("Resolve matches the README example", "[routing]") {
 
 TEST_CASE("RoutingLogic::Load reports missing files as NOT_FOUND naming the file",
           "[routing][errors]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   SECTION("a missing data dir") {
     auto logic = RoutingLogic::Load({.data_dir = dir.path() / "no-such-dir"});
     REQUIRE_FALSE(logic.ok());
@@ -264,7 +228,7 @@ TEST_CASE("RoutingLogic::Load reports missing files as NOT_FOUND naming the file
                Catch::Contains("no-such-dir") && Catch::Contains("wards-*.geojson"));
   }
   SECTION("a data dir without agencies.json") {
-    const fs::path data = fs::absolute(DataDir());
+    const fs::path data = fs::absolute(testing::SharedDataDir());
     fs::create_directory_symlink(data / "boundaries", dir.path() / "boundaries");
     fs::create_symlink(data / "categories.json", dir.path() / "categories.json");
     auto logic = RoutingLogic::Load({.data_dir = dir.path()});
@@ -275,7 +239,7 @@ TEST_CASE("RoutingLogic::Load reports missing files as NOT_FOUND naming the file
 }
 
 TEST_CASE("A custom triage unit id is used", "[routing]") {
-  auto logic = RoutingLogic::Load({.data_dir = DataDir(), .triage_unit_id = "x.triage"});
+  auto logic = RoutingLogic::Load({.data_dir = testing::SharedDataDir(), .triage_unit_id = "x.triage"});
   REQUIRE(logic.ok());
   absl::StatusOr<RouteDecision> d = (*logic)->Route(Request("traffic.pothole", 12, 111));
   REQUIRE(d.ok());
@@ -427,7 +391,7 @@ AdminArea Area(const std::string& ward, const std::string& district,
   return area;
 }
 
-std::unique_ptr<UnitDirectory> LoadDirectory(const TempDir& dir) {
+std::unique_ptr<UnitDirectory> LoadDirectory(const testing::TempDataDir& dir) {
   auto directory =
       UnitDirectory::Load(dir.path() / "categories.json", dir.path() / "agencies.json");
   INFO(directory.status().ToString());
@@ -437,7 +401,7 @@ std::unique_ptr<UnitDirectory> LoadDirectory(const TempDir& dir) {
 
 TEST_CASE("UnitDirectory falls back from primary to support to the ops centre",
           "[directory]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   dir.Write("categories.json", kCategories);
   dir.Write("agencies.json", kAgencies);
   const std::unique_ptr<UnitDirectory> directory = LoadDirectory(dir);
@@ -487,7 +451,7 @@ TEST_CASE("UnitDirectory falls back from primary to support to the ops centre",
 
 TEST_CASE("UnitDirectory prefers the most local unit and breaks ties by id",
           "[directory]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   dir.Write("categories.json", kCategories);
   dir.Write("agencies.json", kAgencies);
   const std::unique_ptr<UnitDirectory> directory = LoadDirectory(dir);
@@ -517,7 +481,7 @@ TEST_CASE("UnitDirectory prefers the most local unit and breaks ties by id",
 }
 
 TEST_CASE("UnitDirectory::Load names the file and entry that is wrong", "[directory]") {
-  TempDir dir;
+  testing::TempDataDir dir;
   dir.Write("agencies.json", kAgencies);
   SECTION("a missing categories file") {
     auto directory =

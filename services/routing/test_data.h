@@ -48,6 +48,14 @@ inline nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
   return nlohmann::json::parse(in);
 }
 
+// A temporary directory (removed at scope end) to write test data files into.
+class TempDataDir : public storage::TestDir {
+ public:
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path() / name) << text;
+  }
+};
+
 // A local Vietnam time.
 inline absl::Time VietnamTime(int year, int month, int day, int hour, int minute = 0) {
   return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0),
