@@ -62,7 +62,7 @@ bool LooksLikeEmail(absl::string_view email) {
 std::vector<std::string> IntakeKeyspaces() {
   std::vector<std::string> keyspaces = {kReportsCf,    kByCodeCf,     kByRequestCf,
                                         kOutboxCf,     kDeadLetterCf, kBlocklistCf};
-  for (auto& k : PhotoStore::Keyspaces()) keyspaces.push_back(std::move(k));
+  for (auto& k : photos::PhotoStore::Keyspaces()) keyspaces.push_back(std::move(k));
   return keyspaces;
 }
 
@@ -210,7 +210,7 @@ absl::Status IntakeLogic::Validate(v1::SubmitReportRequest& r) const {
     errors.Add("language", "must be \"vi\" or \"en\"");
   }
   if (category != nullptr) catalog_->CheckAttributes(*category, r.attributes(), errors);
-  CheckPhotos(r.photos(), limits_.photos, errors);
+  photos::CheckPhotos(r.photos(), limits_.photos, errors);
   return errors.ToStatus(kDomain);
 }
 

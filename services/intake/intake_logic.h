@@ -17,7 +17,7 @@
 #include "services/intake/catalog.h"
 #include "services/intake/nearby.h"
 #include "services/intake/peers.h"
-#include "services/intake/photos.h"
+#include "libs/photos/photos.h"
 
 namespace civic::intake {
 
@@ -37,7 +37,7 @@ struct IntakeLimits {
   NearbyOptions nearby;
   RateLimit per_device{.reports = 10, .per = absl::Hours(1)};
   RateLimit per_phone{.reports = 20, .per = absl::Hours(24)};
-  PhotoLimits photos;
+  photos::PhotoLimits photos;
 };
 
 // Who is calling, from the request's metadata (set by the gateway from credentials).
@@ -77,7 +77,7 @@ class IntakeLogic {
                                              CasesClient& cases) const;
 
   // A photo's public copy (metadata removed). NOT_FOUND when unknown.
-  absl::StatusOr<v1::PhotoContent> GetPhoto(const std::string& photo_id) const {
+  absl::StatusOr<common::v1::PhotoContent> GetPhoto(const std::string& photo_id) const {
     return photos_.GetPublic(photo_id);
   }
 
@@ -98,7 +98,7 @@ class IntakeLogic {
   const Blocklist* blocklist_;
   const Clock* clock_;
   IntakeLimits limits_;
-  PhotoStore photos_;
+  photos::PhotoStore photos_;
   NearbyIndex nearby_;
   RateLimiter rate_limiter_;
   std::atomic<uint64_t> submissions_{0};

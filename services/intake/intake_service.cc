@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* IntakeService::GetReportStatus(
 
 grpc::ServerUnaryReactor* IntakeService::GetPhoto(grpc::CallbackServerContext* context,
                                                   const v1::GetPhotoRequest* request,
-                                                  v1::PhotoContent* response) {
+                                                  common::v1::PhotoContent* response) {
   return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetPhoto(request->photo_id()));
     return absl::OkStatus();

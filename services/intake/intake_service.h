@@ -24,7 +24,7 @@ class IntakeService final : public v1::IntakeService::CallbackService {
                                             v1::ReportStatus* response) override;
   grpc::ServerUnaryReactor* GetPhoto(grpc::CallbackServerContext* context,
                                      const v1::GetPhotoRequest* request,
-                                     v1::PhotoContent* response) override;
+                                     common::v1::PhotoContent* response) override;
   grpc::ServerUnaryReactor* ListBlocks(grpc::CallbackServerContext* context,
                                        const v1::ListBlocksRequest* request,
                                        v1::ListBlocksResponse* response) override;

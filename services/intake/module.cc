@@ -19,8 +19,8 @@ class IntakeModule final : public modules::ServiceModule {
     CIVIC_ASSIGN_OR_RETURN(catalog_, Catalog::Load(context().shared_data / "categories.json"));
     // Photos go to blob files: large values kept out of the LSM tree.
     std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> photo_options;
-    const rocksdb::ColumnFamilyOptions blob = BlobColumnOptions();
-    for (const auto& cf : PhotoStore::Keyspaces()) photo_options.emplace(cf, blob);
+    const rocksdb::ColumnFamilyOptions blob = photos::BlobColumnOptions();
+    for (const auto& cf : photos::PhotoStore::Keyspaces()) photo_options.emplace(cf, blob);
     CIVIC_RETURN_IF_ERROR(OpenStore(IntakeKeyspaces(), std::move(photo_options)));
     CIVIC_ASSIGN_OR_RETURN(blocklist_, Blocklist::Load(store(), context().clock));
     logic_ = std::make_unique<IntakeLogic>(

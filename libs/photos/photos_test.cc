@@ -1,7 +1,7 @@
 // Photos: type sniffing from bytes, upload limits, metadata removal on small hand-built
 // images of each format (structurally valid, not decodable), robustness against
 // truncated and mutated input, and the store round trip.
-#include "services/intake/photos.h"
+#include "libs/photos/photos.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,10 +15,10 @@
 #include "libs/core/status.h"
 #include "libs/storage/test_dir.h"
 
-namespace civic::intake {
+namespace civic::photos {
 namespace {
 
-using Uploads = google::protobuf::RepeatedPtrField<v1::PhotoUpload>;
+using Uploads = google::protobuf::RepeatedPtrField<common::v1::PhotoUpload>;
 
 // What the test images hide in their metadata, and what must never be served.
 bool HasSecrets(absl::string_view bytes) {
@@ -258,7 +258,7 @@ Heic MakeHeic(IlocLayout layout) {
 Uploads MakeUploads(const std::vector<std::pair<std::string, std::string>>& files) {
   Uploads uploads;
   for (const auto& [data, name] : files) {
-    v1::PhotoUpload* photo = uploads.Add();
+    common::v1::PhotoUpload* photo = uploads.Add();
     photo->set_data(data);
     photo->set_file_name(name);
   }
@@ -516,7 +516,7 @@ TEST_CASE("photos are stored with the caller's batch and served without metadata
     auto raw = (*store)->Get(kPhotosCf, (*ids)[i]);
     REQUIRE(raw.ok());
     REQUIRE(raw->has_value());
-    v1::PhotoContent original;
+    common::v1::PhotoContent original;
     REQUIRE(original.ParseFromString(**raw));
     REQUIRE(original.photo_id() == (*ids)[i]);
     REQUIRE(original.content_type() == expected[i].first);
@@ -554,4 +554,4 @@ TEST_CASE("photo keyspaces keep large values in blob files", "[photos]") {
 }
 
 }  // namespace
-}  // namespace civic::intake
+}  // namespace civic::photos

@@ -1,6 +1,7 @@
-// Citizens' photos: recognising the image type from the bytes, removing location and
-// camera metadata before anyone but intake sees a photo, and storing both copies in
-// intake's RocksDB in the same batch as the report they belong to.
+// Photos from citizens (with their reports) and from units (with replies): recognising
+// the image type from the bytes, removing location and camera metadata before anyone but
+// the owning service sees a photo, and storing both copies in that service's RocksDB in
+// the same batch as the record they belong to.
 #pragma once
 
 #include <cstdint>
@@ -10,15 +11,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "civic/intake/v1/intake.pb.h"
+#include "civic/common/v1/common.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "libs/core/status.h"
 #include "libs/storage/store.h"
 #include "rocksdb/options.h"
 
-namespace civic::intake {
+namespace civic::photos {
 
-// Keyspaces of the photo store. Both hold serialized v1::PhotoContent under the photo id.
+// Keyspaces of the photo store. Both hold serialized common::v1::PhotoContent under the photo id.
 inline constexpr char kPhotosCf[] = "photos";                // original, private: may hold GPS
 inline constexpr char kPublicPhotosCf[] = "photos_public";  // metadata removed, served
 
@@ -71,7 +72,7 @@ struct PhotoLimits {
 // `limits.max_bytes`, not a recognised image ("is not a JPEG, PNG, WebP or HEIC image"),
 // or malformed ("is not a valid PNG file"). A photo StripMetadata would refuse is always
 // reported here, so PhotoStore::Add cannot fail on photos that passed.
-void CheckPhotos(const google::protobuf::RepeatedPtrField<v1::PhotoUpload>& photos,
+void CheckPhotos(const google::protobuf::RepeatedPtrField<common::v1::PhotoUpload>& photos,
                  const PhotoLimits& limits, FieldErrors& errors);
 
 // RocksDB options for the photo keyspaces: values of 64 KiB and more go to blob files
@@ -80,7 +81,7 @@ void CheckPhotos(const google::protobuf::RepeatedPtrField<v1::PhotoUpload>& phot
 // other keyspaces (OptimizeForPointLookup(16)).
 rocksdb::ColumnFamilyOptions BlobColumnOptions();
 
-// Photos in intake's store: the original (private, for staff; may hold location) and the
+// Photos in a service's store: the original (private, for staff; may hold location) and the
 // public copy, under one sortable id. Thread-safe (the store is).
 class PhotoStore {
  public:
@@ -97,15 +98,15 @@ class PhotoStore {
   // (CheckPhotos reports these per field first); `batch` then holds none of the photos.
   // Limits (count, size) are CheckPhotos' business, not enforced here.
   absl::StatusOr<std::vector<std::string>> Add(
-      const google::protobuf::RepeatedPtrField<v1::PhotoUpload>& photos,
+      const google::protobuf::RepeatedPtrField<common::v1::PhotoUpload>& photos,
       storage::Batch& batch, absl::Time now) const;
 
   // The public copy. NOT_FOUND when no photo has that id; DATA_LOSS when the stored value
   // is unreadable; UNAVAILABLE / INTERNAL on storage errors.
-  absl::StatusOr<v1::PhotoContent> GetPublic(const std::string& photo_id) const;
+  absl::StatusOr<common::v1::PhotoContent> GetPublic(const std::string& photo_id) const;
 
  private:
   storage::Store* store_;
 };
 
-}  // namespace civic::intake
+}  // namespace civic::photos

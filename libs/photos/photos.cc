@@ -2,7 +2,7 @@
 // segments (JPEG markers, PNG chunks, RIFF chunks, ISO BMFF boxes), each length checked
 // against its container before use. There is no recursion; the only nesting followed is
 // HEIF's fixed meta → iinf/iloc/idat, and nothing is allocated beyond a copy of the input.
-#include "services/intake/photos.h"
+#include "libs/photos/photos.h"
 
 #include <algorithm>
 #include <cstring>
@@ -14,10 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 
-namespace civic::intake {
+namespace civic::photos {
 namespace {
 
-constexpr char kDomain[] = "intake.civicdesk";
+constexpr char kDomain[] = "photos.civicdesk";
 constexpr absl::string_view kNotAnImage = "is not a JPEG, PNG, WebP or HEIC image";
 
 unsigned char ByteAt(absl::string_view in, size_t i) {
@@ -570,14 +570,14 @@ absl::Status CheckImageStructure(ImageType type, absl::string_view bytes) {
   return Walk(type, bytes, nullptr);
 }
 
-void CheckPhotos(const google::protobuf::RepeatedPtrField<v1::PhotoUpload>& photos,
+void CheckPhotos(const google::protobuf::RepeatedPtrField<common::v1::PhotoUpload>& photos,
                  const PhotoLimits& limits, FieldErrors& errors) {
   if (photos.size() > limits.max_photos) {
     errors.Add("photos", absl::StrCat("at most ", limits.max_photos, " photos; got ",
                                       photos.size()));
   }
   for (int i = 0; i < photos.size(); ++i) {
-    const v1::PhotoUpload& photo = photos[i];
+    const common::v1::PhotoUpload& photo = photos[i];
     const absl::string_view data = photo.data();
     std::string field = absl::StrCat("photos[", i, "]");
     if (data.empty()) {
@@ -617,7 +617,7 @@ rocksdb::ColumnFamilyOptions BlobColumnOptions() {
 std::vector<std::string> PhotoStore::Keyspaces() { return {kPhotosCf, kPublicPhotosCf}; }
 
 absl::StatusOr<std::vector<std::string>> PhotoStore::Add(
-    const google::protobuf::RepeatedPtrField<v1::PhotoUpload>& photos, storage::Batch& batch,
+    const google::protobuf::RepeatedPtrField<common::v1::PhotoUpload>& photos, storage::Batch& batch,
     absl::Time now) const {
   // Check every photo before putting any, so a refusal leaves `batch` as it was.
   std::vector<ImageType> types;
@@ -636,7 +636,7 @@ absl::StatusOr<std::vector<std::string>> PhotoStore::Add(
     const std::string& data = photos[i].data();
     // Cannot fail: the structure was checked above.
     CIVIC_ASSIGN_OR_RETURN(std::string stripped, StripMetadata(types[i], data));
-    v1::PhotoContent content;
+    common::v1::PhotoContent content;
     content.set_photo_id(NewSortableId(now));
     content.set_content_type(std::string(ContentTypeOf(types[i])));
     content.set_data(data);
@@ -648,17 +648,17 @@ absl::StatusOr<std::vector<std::string>> PhotoStore::Add(
   return ids;
 }
 
-absl::StatusOr<v1::PhotoContent> PhotoStore::GetPublic(const std::string& photo_id) const {
+absl::StatusOr<common::v1::PhotoContent> PhotoStore::GetPublic(const std::string& photo_id) const {
   CIVIC_ASSIGN_OR_RETURN(std::optional<std::string> raw,
                          store_->Get(kPublicPhotosCf, photo_id));
   if (!raw) {
     return WithReason(absl::NotFoundError("no photo has that id"), "PHOTO_NOT_FOUND", kDomain);
   }
-  v1::PhotoContent content;
+  common::v1::PhotoContent content;
   if (!content.ParseFromString(*raw)) {
     return absl::DataLossError(absl::StrCat("photo ", photo_id, " is unreadable"));
   }
   return content;
 }
 
-}  // namespace civic::intake
+}  // namespace civic::photos
