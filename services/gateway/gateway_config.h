@@ -17,6 +17,7 @@ struct GatewayConfig {
   std::string routing_address = "127.0.0.1:7102";
   std::string notify_address = "127.0.0.1:7104";
   std::string analytics_address = "127.0.0.1:7105";
+  std::string cases_address = "127.0.0.1:7103";
 
   template <typename V>
   void Visit(V& v) {
@@ -29,6 +30,7 @@ struct GatewayConfig {
     v("routing_address", routing_address, "routing's gRPC address when it runs elsewhere");
     v("notify_address", notify_address, "notify's gRPC address when it runs elsewhere");
     v("analytics_address", analytics_address, "analytics' gRPC address when it runs elsewhere");
+    v("cases_address", cases_address, "cases' gRPC address when it runs elsewhere (public view)");
   }
 
   // INVALID_ARGUMENT naming the field when http_listen is not host:port, threads is

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "civic/analytics/v1/analytics.grpc.pb.h"
+#include "civic/cases/v1/cases.grpc.pb.h"
 #include "civic/intake/v1/intake.grpc.pb.h"
 #include "civic/notify/v1/notify.grpc.pb.h"
 #include "civic/routing/v1/routing.grpc.pb.h"
@@ -31,6 +32,7 @@ class GatewayModule final : public modules::Module {
          channel("notify", config_.notify_address)},
         {analytics::v1::AnalyticsService::service_full_name(),
          channel("analytics", config_.analytics_address)},
+        {cases::v1::CasesService::service_full_name(), channel("cases", config_.cases_address)},
     };
     gateway_ = std::make_unique<Gateway>(config_, std::move(backends));
     CIVIC_RETURN_IF_ERROR(gateway_->Start());
