@@ -16,22 +16,32 @@ absl::StatusOr<std::unique_ptr<ChangeFeed>> ChangeFeed::Open(Store* store, std::
 
 absl::StatusOr<uint64_t> ChangeFeed::AppendAndWrite(
     Batch& batch, const std::function<std::string(uint64_t)>& payload) {
+  return AppendAllAndWrite(batch, 1,
+                           [&](size_t, uint64_t sequence) { return payload(sequence); });
+}
+
+absl::StatusOr<uint64_t> ChangeFeed::AppendAllAndWrite(
+    Batch& batch, size_t n, const std::function<std::string(size_t, uint64_t)>& payload) {
+  if (n == 0) return absl::InvalidArgumentError("a feed append needs at least one entry");
   std::vector<std::function<void()>> wake;
-  uint64_t sequence;
+  uint64_t first;
   {
     std::lock_guard append_lock(append_mu_);
     {
       std::lock_guard lock(mu_);
-      sequence = last_ + 1;
+      first = last_ + 1;
     }
-    batch.Put(cf_, EncodeUint64(sequence), payload(sequence));
+    for (size_t i = 0; i < n; ++i) {
+      batch.Put(cf_, EncodeUint64(first + i), payload(i, first + i));
+    }
     CIVIC_RETURN_IF_ERROR(store_->Write(batch));
     std::lock_guard lock(mu_);
-    last_ = sequence;
+    // Readers see all n entries at once: ReadAfter stops at last_.
+    last_ = first + n - 1;
     wake.swap(waiters_);
   }
   for (auto& fn : wake) fn();
-  return sequence;
+  return first;
 }
 
 absl::StatusOr<std::vector<ChangeFeed::Entry>> ChangeFeed::ReadAfter(uint64_t after,

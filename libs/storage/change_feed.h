@@ -33,6 +33,14 @@ class ChangeFeed {
   absl::StatusOr<uint64_t> AppendAndWrite(
       Batch& batch, const std::function<std::string(uint64_t)>& payload);
 
+  // As AppendAndWrite for `n` consecutive entries in the one batch, for a change that is
+  // several events at once (a merge changes two cases): `payload(i, sequence)` builds
+  // entry i (0 ≤ i < n) for its sequence, and the entries get consecutive sequences in
+  // the order of i. All of them and the rest of `batch` are written atomically, or none.
+  // Returns the first entry's sequence. INVALID_ARGUMENT when n is 0 (nothing written).
+  absl::StatusOr<uint64_t> AppendAllAndWrite(
+      Batch& batch, size_t n, const std::function<std::string(size_t, uint64_t)>& payload);
+
   // Up to `limit` entries with sequence > `after`, in order.
   absl::StatusOr<std::vector<Entry>> ReadAfter(uint64_t after, size_t limit) const;
 

@@ -60,6 +60,44 @@ TEST_CASE("feed wakes a caught-up reader on the next append", "[storage][feed]")
   REQUIRE(woken == 2);
 }
 
+TEST_CASE("several entries appended with one batch get consecutive sequences, atomically",
+          "[storage][feed]") {
+  TestDir dir;
+  {
+    auto store = Store::Open({dir.path(), {"state", "feed"}});
+    auto feed = ChangeFeed::Open(store->get(), "feed");
+    Batch one(store->get());
+    REQUIRE((*feed)->AppendAndWrite(one, [](uint64_t s) { return "single " + std::to_string(s); })
+                .value() == 1);
+    std::atomic<int> woken{0};
+    (*feed)->NotifyAfter(1, [&] { woken++; });
+    Batch batch(store->get());
+    batch.Put("state", "merged", "yes");
+    auto first = (*feed)->AppendAllAndWrite(batch, 3, [](size_t i, uint64_t s) {
+      return "entry " + std::to_string(i) + " at " + std::to_string(s);
+    });
+    REQUIRE(first.value() == 2);
+    REQUIRE(woken == 1);  // one wake-up for the whole group
+    REQUIRE((*feed)->last_sequence() == 4);
+    REQUIRE((*store)->Get("state", "merged")->value() == "yes");
+    Batch none(store->get());
+    REQUIRE((*feed)->AppendAllAndWrite(none, 0, [](size_t, uint64_t) { return ""; })
+                .status()
+                .code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE((*feed)->last_sequence() == 4);
+  }
+  auto store = Store::Open({dir.path(), {"state", "feed"}});
+  auto feed = ChangeFeed::Open(store->get(), "feed");
+  REQUIRE((*feed)->last_sequence() == 4);
+  auto entries = (*feed)->ReadAfter(1, 10);
+  REQUIRE(entries->size() == 3);
+  REQUIRE(entries->at(0).sequence == 2);
+  REQUIRE(entries->at(0).payload == "entry 0 at 2");
+  REQUIRE(entries->at(2).payload == "entry 2 at 4");
+  Batch after(store->get());
+  REQUIRE((*feed)->AppendAndWrite(after, [](uint64_t) { return "next"; }).value() == 5);
+}
+
 // A source that replays a fixed list, optionally failing midway, like a broken stream.
 class ListSource : public FeedSource {
  public:

@@ -58,6 +58,7 @@ absl::Status FeedConsumer::Handle(uint64_t sequence, const std::string& payload)
     position_ = sequence;
   }
   cv_.notify_all();
+  if (committed_) committed_(sequence);
   return absl::OkStatus();
 }
 

@@ -49,6 +49,13 @@ class FeedConsumer {
   // Stops and joins. Events applied so far are durable.
   void Stop();
 
+  // ---- After-commit hook (notify's live streams).
+  // Before Start: `fn` is called on the consumer's thread right after each event's batch
+  // has been written (not for replayed events, which write nothing), so that readers
+  // waiting for an effect are woken only once it can be read. Keep it quick: the next
+  // event waits for it.
+  void OnCommitted(std::function<void(uint64_t sequence)> fn) { committed_ = std::move(fn); }
+
   // The last sequence applied.
   uint64_t position() const { return position_.load(); }
   // Waits until position() >= sequence or `timeout` passes; true if reached.
@@ -64,6 +71,7 @@ class FeedConsumer {
   std::string cursor_key_;
   std::unique_ptr<FeedSource> source_;
   Apply apply_;
+  std::function<void(uint64_t)> committed_;  // may be empty
 
   std::atomic<uint64_t> position_{0};
   std::atomic<bool> stopping_{false};
