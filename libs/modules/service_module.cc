@@ -1,5 +1,6 @@
 #include "libs/modules/service_module.h"
 
+#include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 
@@ -39,6 +40,13 @@ absl::Status ServiceModule::Serve(const std::string& listen,
   options.health_names = std::move(health_names);
   CIVIC_ASSIGN_OR_RETURN(server_, rpc::Server::Start(options));
   context_.addresses->Publish(name_, server_->address());
+  // The mutual-TLS port for outside systems, when configured, as "<name>_<port name>".
+  if (options.tls) {
+    const std::string tls_name = absl::StrCat(name_, "_", options.tls->name);
+    context_.addresses->Publish(tls_name, server_->tls_address());
+    CIVIC_LOG_INFO("{} serving gRPC with mutual TLS on {} ({})", name_, server_->tls_address(),
+                   tls_name);
+  }
   server_->SetServing(true);
   CIVIC_LOG_INFO("{} serving gRPC on {}", name_, server_->address());
   return absl::OkStatus();

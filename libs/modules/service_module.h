@@ -53,7 +53,8 @@ class ServiceModule : public Module {
       std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> column_options = {});
   // Options of the service's gRPC server beyond the address and services.
   rpc::ServerOptions& server_options() { return server_options_; }
-  // Starts the gRPC server, publishes its address and reports SERVING.
+  // Starts the gRPC server, publishes its address (and its TLS port's, when
+  // server_options().tls is set, as "<name>_<tls name>") and reports SERVING.
   absl::Status Serve(const std::string& listen, std::vector<grpc::Service*> services,
                      std::vector<std::string> health_names);
   // Stops the server (after NOT_SERVING), waiting up to `grace` for calls in flight.

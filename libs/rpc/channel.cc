@@ -18,6 +18,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   // wait minutes for a channel that could already reconnect. Peers restart in seconds.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  if (options.max_receive_bytes > 0) args.SetMaxReceiveMessageSize(options.max_receive_bytes);
   if (!options.idempotent_methods.empty()) {
     nlohmann::json names = nlohmann::json::array();
     for (const auto& m : options.idempotent_methods) {

@@ -16,6 +16,8 @@ struct ChannelOptions {
   // Methods safe to retry on UNAVAILABLE, as "package.Service/Method".
   std::vector<std::string> idempotent_methods;
   absl::Duration keepalive_time = absl::Seconds(30);
+  // Largest answer accepted; 0 keeps gRPC's 4 MiB. Photos need more.
+  int max_receive_bytes = 0;
 };
 
 // A channel to `address`. Connection is lazy: creating one never fails.

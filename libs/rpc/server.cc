@@ -18,6 +18,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  // One server, two doors: the services behind both are the same objects; they tell
+  // the doors apart by the call's auth context (PeerUsesTls).
+  int tls_port = 0;
+  if (options.tls) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        MakeMutualTlsCredentials(*options.tls);
+    if (!credentials.ok()) return credentials.status();
+    builder.AddListeningPort(options.tls->listen, *credentials, &tls_port);
+  }
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                              static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
@@ -38,11 +47,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.experimental().SetInterceptorCreators(std::move(icpt));
 
   out->server_ = builder.BuildAndStart();
-  if (!out->server_ || port == 0) {
-    return absl::UnavailableError(absl::StrCat("gRPC: cannot listen on ", options.listen));
+  if (!out->server_ || port == 0 || (options.tls && tls_port == 0)) {
+    return absl::UnavailableError(
+        absl::StrCat("gRPC: cannot listen on ", options.listen,
+                     options.tls ? absl::StrCat(" and (TLS) ", options.tls->listen) : ""));
   }
   out->port_ = port;
   out->address_ = absl::StrCat(options.listen.substr(0, options.listen.rfind(':')), ":", port);
+  if (options.tls) {
+    const std::string& tls_listen = options.tls->listen;
+    out->tls_address_ = absl::StrCat(tls_listen.substr(0, tls_listen.rfind(':')), ":", tls_port);
+  }
   // Register each name; SetServingStatus(bool) then flips them all with "".
   auto* health = out->server_->GetHealthCheckService();
   for (const auto& name : options.health_names) health->SetServingStatus(name, false);

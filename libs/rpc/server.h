@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/rpc/tls.h"
 
 namespace civic::rpc {
 
@@ -28,18 +30,24 @@ struct ServerOptions {
   absl::Duration max_connection_age = absl::Minutes(30);
   // Largest request accepted (photos come later, through their own path).
   int max_receive_bytes = 16 << 20;
+  // A second port serving the same services over mutual TLS (for outside systems);
+  // none when unset. The plaintext `listen` port is unaffected.
+  std::optional<TlsPortOptions> tls;
 };
 
 class Server {
  public:
   // Binds and starts serving; every health name starts NOT_SERVING until SetServing.
-  // UNAVAILABLE when the address cannot be bound.
+  // UNAVAILABLE when an address cannot be bound; INVALID_ARGUMENT when a TLS file
+  // cannot be read.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
   ~Server();
 
   // The bound port and "host:port" address.
   int port() const { return port_; }
   const std::string& address() const { return address_; }
+  // The TLS port's bound "host:port"; "" without one.
+  const std::string& tls_address() const { return tls_address_; }
 
   // Reports every served service (and the whole server, name "") as SERVING or not.
   void SetServing(bool serving);
@@ -53,6 +61,7 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;
+  std::string tls_address_;
   bool shut_down_ = false;
 };
 

@@ -5,6 +5,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/metrics/metrics.h"
 #include "libs/rpc/channel.h"
+#include "libs/rpc/test_pki.h"
+#include "libs/storage/test_dir.h"
 #include "prometheus/text_serializer.h"
 
 namespace civic::rpc {
@@ -58,6 +60,68 @@ TEST_CASE("a second server cannot bind a taken port", "[rpc]") {
   auto second = Server::Start(
       {.listen = (*first)->address(), .services = {}, .health_names = {}});
   REQUIRE(second.status().code() == absl::StatusCode::kUnavailable);
+}
+
+// ---- Mutual TLS port
+
+// Health of the whole server over TLS, presenting `client` (or no certificate).
+grpc::Status CheckOverTls(const std::string& address, const std::string& ca_pem,
+                          const testing::IssuedCert* client) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  if (client != nullptr) {
+    ssl.pem_cert_chain = client->cert_pem;
+    ssl.pem_private_key = client->key_pem;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::SslCredentials(ssl)));
+  grpc::ClientContext context;
+  SetTimeout(context, absl::Seconds(5));
+  grpc::health::v1::HealthCheckResponse response;
+  return stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+}
+
+TEST_CASE("a TLS port serves only clients whose certificate the client CA signed, beside the "
+          "plaintext port",
+          "[rpc][tls]") {
+  storage::TestDir dir;
+  testing::TestPki pki("CivicDesk test CA");
+  testing::TestPki rogue("Rogue CA");
+  const testing::CertFiles server_files =
+      pki.IssueServer("localhost", {"IP:127.0.0.1", "DNS:localhost"}).WriteTo(dir.path(), "server");
+  TlsPortOptions tls{.name = "agency",
+                     .listen = "127.0.0.1:0",
+                     .cert_file = server_files.cert.string(),
+                     .key_file = server_files.key.string(),
+                     .client_ca_file = pki.WriteCa(dir.path()).string()};
+  auto server = Server::Start(
+      {.listen = "127.0.0.1:0", .services = {}, .health_names = {}, .tls = tls});
+  REQUIRE(server.ok());
+  (*server)->SetServing(true);
+  const std::string tls_address = (*server)->tls_address();
+  REQUIRE(tls_address.rfind("127.0.0.1:", 0) == 0);
+  REQUIRE(tls_address != (*server)->address());
+
+  const testing::IssuedCert unit = pki.IssueClient("hcm.ward_pc.26734");
+  CHECK(CheckOverTls(tls_address, pki.ca_pem(), &unit).ok());
+  // Refused at the handshake: a certificate from another CA, or none.
+  const testing::IssuedCert impostor = rogue.IssueClient("hcm.ward_pc.26734");
+  const grpc::Status foreign = CheckOverTls(tls_address, pki.ca_pem(), &impostor);
+  CHECK_FALSE(foreign.ok());
+  // Refused by TLS, not answered by the server.
+  CHECK((foreign.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         foreign.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED));
+  CHECK_FALSE(CheckOverTls(tls_address, pki.ca_pem(), nullptr).ok());
+  // The plaintext port is unchanged.
+  CHECK(Check((*server)->address(), "") ==
+        grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // A missing file is named before anything binds.
+  tls.client_ca_file = (dir.path() / "missing.crt").string();
+  auto broken = Server::Start(
+      {.listen = "127.0.0.1:0", .services = {}, .health_names = {}, .tls = tls});
+  REQUIRE(broken.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(broken.status().message().find("missing.crt") != absl::string_view::npos);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
-#include "services/intake/phone.h"
+// Phone normalisation (see phone.h).
+#include "libs/core/phone.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace civic::intake {
+namespace civic {
 
 std::string NormalizePhone(absl::string_view raw) {
   std::string digits;
@@ -30,4 +31,4 @@ std::string NormalizePhone(absl::string_view raw) {
   return absl::StrCat("+84", national);
 }
 
-}  // namespace civic::intake
+}  // namespace civic
