@@ -66,12 +66,16 @@ std::vector<std::string> CasesLogic::AllowedActions(CaseStatus status) {
                    Action::kTransfer, Action::kReply, Action::kNote}) {
     if (AllowedIn(a, status)) out.emplace_back(ActionName(a));
   }
+  // Merging into another case (CasesLogic::Merge) is open to any open case.
+  if (IsOpen(status)) out.emplace_back("merge");
   return out;
 }
 
 bool CasesLogic::CanSee(const Actor& actor, const v1::Case& c) {
   if (actor.unit_id.empty()) return false;
   if (c.unit().id() == actor.unit_id || c.offered_to_unit_id() == actor.unit_id) return true;
+  // The parent a past-due case escalated to follows it (without the contact: ViewFor).
+  if (c.escalated_to_unit_id() == actor.unit_id) return true;
   return std::find(c.handled_by().begin(), c.handled_by().end(), actor.unit_id) !=
          c.handled_by().end();
 }
@@ -121,6 +125,14 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
   if (action == Action::kTransfer && args.to_unit_id.empty()) {
     errors.Add("to_unit_id", "is required");
   }
+  // Photos go with public texts only (the repaired road), never with notes or moves.
+  if (!args.photos.empty()) {
+    if (action == Action::kReply || action == Action::kResolve) {
+      photos::CheckPhotos(args.photos, photos::PhotoLimits{}, errors);
+    } else {
+      errors.Add("photos", "only a reply or a resolution may carry photos");
+    }
+  }
   CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
 
   std::lock_guard lock(open_mu_);
@@ -148,7 +160,10 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
   const bool may = offered ? (action == Action::kAccept || action == Action::kReject)
                            : handling && !(from == common::v1::CASE_STATUS_TRANSFERRED &&
                                            action == Action::kAccept);
-  if (!may) {
+  // The unit a past-due case escalated to reads it and may leave internal notes.
+  const bool escalated_note =
+      action == Action::kNote && c.escalated_to_unit_id() == actor.unit_id;
+  if (!may && !escalated_note) {
     return WithReason(absl::PermissionDeniedError(absl::StrCat(
                           "only the unit handling this case may ", ActionName(action), " it")),
                       "NOT_HANDLING_UNIT", kDomain);
@@ -244,6 +259,12 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
     case Action::kNote:
       event_type = common::v1::CASE_EVENT_TYPE_NOTE_ADDED;
       break;
+  }
+  if (!args.photos.empty()) {
+    // Stored with the entry that shows them, in its batch: both become durable or neither.
+    CIVIC_ASSIGN_OR_RETURN(std::vector<std::string> photo_ids,
+                           photos::PhotoStore(store_).Add(args.photos, batch, now));
+    for (auto& id : photo_ids) entry.add_photo_ids(std::move(id));
   }
   entry.set_comment(args.comment);
   entry.set_reason(reason);
@@ -360,6 +381,7 @@ absl::StatusOr<v1::Case> CasesLogic::Rate(const v1::RateResolutionRequest& reque
   entry->set_version(c.version());
 
   storage::Batch batch(store_);
+  if (disputed) RestartSla(c, now, batch);  // a fresh deadline and its timers
   batch.Put(kCasesCf, c.case_id(), c.SerializeAsString());
   CIVIC_RETURN_IF_ERROR(feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
                                 common::v1::CaseEvent event = EventFor(c, sequence, now);

@@ -99,7 +99,8 @@ TEST_CASE("an illegal transition names the allowed actions and changes nothing",
   auto result = f.Do(kQ1, Action::kResolve, c, {.comment = "done"});
   REQUIRE(result.status().code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(result.status().message() ==
-          "cannot resolve a case that is new; allowed: accept, reject, transfer, reply, note");
+          "cannot resolve a case that is new; allowed: accept, reject, transfer, reply, note, "
+          "merge");
   REQUIRE(f.logic->GetCase(c.case_id())->version() == 1);
   REQUIRE(f.Events().size() == 1);
   REQUIRE(FieldViolationsOf(f.Do(kQ1, Action::kResolve, c).status()).at(0).field == "comment");

@@ -14,7 +14,11 @@ constexpr char kDomain[] = "cases.civicdesk";
 }  // namespace
 
 std::vector<std::string> CasesKeyspaces() {
-  return {kCasesCf, kByReportCf, kFeedCf, kByUnitCf, kSearchCf};
+  std::vector<std::string> keyspaces = {kCasesCf, kByReportCf, kFeedCf, kByUnitCf, kSearchCf};
+  // Photos units attach to replies and resolutions (case_merge.cc).
+  for (auto& cf : photos::PhotoStore::Keyspaces()) keyspaces.push_back(std::move(cf));
+  keyspaces.push_back(kTimersCf);  // SLA timers (sla_timers.h)
+  return keyspaces;
 }
 
 absl::StatusOr<std::unique_ptr<CasesLogic>> CasesLogic::Create(storage::Store* store,
@@ -22,6 +26,7 @@ absl::StatusOr<std::unique_ptr<CasesLogic>> CasesLogic::Create(storage::Store* s
                                                                CasesOptions options) {
   std::unique_ptr<CasesLogic> logic(new CasesLogic(store, clock, std::move(options)));
   CIVIC_ASSIGN_OR_RETURN(logic->feed_, storage::ChangeFeed::Open(store, kFeedCf));
+  CIVIC_RETURN_IF_ERROR(logic->LoadPublicIndex());
   return logic;
 }
 
@@ -45,6 +50,15 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
                            store_->Get(kByReportCf, request.supports_report_id()));
     if (master_id) {
       CIVIC_ASSIGN_OR_RETURN(v1::Case master, GetCase(*master_id));
+      // The earlier report's case may have been merged into another (which may since
+      // have been merged too): its followers follow that one now, and so does this
+      // report. Merges only target open cases, so the chain has no cycle; the bound is
+      // a guard against a damaged store.
+      for (int hops = 0; hops < 16 && master.status() == common::v1::CASE_STATUS_MERGED &&
+                         !master.merged_into_case_id().empty();
+           ++hops) {
+        CIVIC_ASSIGN_OR_RETURN(master, GetCase(master.merged_into_case_id()));
+      }
       if (IsOpen(master.status())) return AddSupporter(std::move(master), request, now);
     }
     // The earlier report's case is closed (or, out of order, not opened): this report
@@ -66,6 +80,7 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   // Working hours (Vietnam's week and holidays) for ordinary cases; emergencies run on
   // the wall clock.
   *c.mutable_due_at() = ToTimestamp(calendar_.DueAt(now, request.sla_hours(), WallClock(c)));
+  c.set_sla_hours(request.sla_hours());  // a reopened case gets as much again
   c.set_version(1);
   c.set_routing_rule(request.routing_rule());
   c.set_channel(request.channel());
@@ -73,6 +88,11 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   if (!request.anonymous()) *c.mutable_contact() = request.contact();
   c.set_anonymous(request.anonymous());
   c.set_operator_id(request.operator_id());
+  // What the public view needs: a private report is shown coarsened and without its
+  // description, address and photos (public_view.h).
+  c.set_private_location(request.private_location());
+  *c.mutable_photo_ids() = request.photo_ids();
+  c.set_address(request.address());
   v1::HistoryEntry* opened = c.add_history();
   *opened->mutable_at() = c.opened_at();
   opened->set_actor("system");
@@ -87,6 +107,8 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
   batch.Put(kByReportCf, c.report_id(), c.case_id());
   batch.Put(kByUnitCf, absl::StrCat(c.unit().id(), "\x1f", c.case_id()), "");
   search_.Index(c.case_id(), c.description(), batch);
+  // Its at-risk and breach timers, durable with the case (sla_timers.h).
+  ScheduleSlaTimers(calendar_, options_.at_risk_fraction, WallClock(c), c, batch);
   CIVIC_RETURN_IF_ERROR(
       feed_->AppendAndWrite(batch, [&](uint64_t sequence) {
               common::v1::CaseEvent event = EventFor(c, sequence, now);
@@ -94,6 +116,8 @@ absl::StatusOr<v1::Case> CasesLogic::OpenCase(const v1::OpenCaseRequest& request
               return event.SerializeAsString();
             })
           .status());
+  // Only once written: the public never finds a case that does not exist.
+  geo_.Add(c);
   CIVIC_LOG_INFO("case {} opened for report {} → unit {}", c.case_id(), c.report_id(),
                  c.unit().id());
   return c;
@@ -104,7 +128,8 @@ void CasesLogic::StampSla(v1::Case& c) const {
     c.set_sla_state(v1::SLA_STATE_STOPPED);
     return;
   }
-  switch (calendar_.StateAt(FromTimestamp(c.opened_at()), FromTimestamp(c.due_at()),
+  // From the start of the current deadline: a reopened case's time restarts then.
+  switch (calendar_.StateAt(SlaStartOf(c), FromTimestamp(c.due_at()),
                             clock_->Now(), WallClock(c), options_.at_risk_fraction)) {
     case SlaState::kOnTrack: c.set_sla_state(v1::SLA_STATE_ON_TRACK); break;
     case SlaState::kAtRisk: c.set_sla_state(v1::SLA_STATE_AT_RISK); break;

@@ -151,31 +151,50 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
   bool finished_ = false;
 };
 
-CasesService::CasesService(CasesLogic* logic, int workers) : logic_(logic), pool_(workers) {}
+CasesService::CasesService(CasesLogic* logic, int workers, UnitIdentityOptions identity)
+    : logic_(logic), identity_(std::move(identity)), pool_(workers) {}
 
 CasesService::~CasesService() { CloseStreams(); }
 
 grpc::ServerUnaryReactor* CasesService::OpenCase(grpc::CallbackServerContext* context,
                                                  const v1::OpenCaseRequest* request,
                                                  v1::Case* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  absl::Status internal = identity_.CheckInternalCaller(*context);
+  return rpc::RunUnary(context, pool_, [this, request, response, internal]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(internal);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->OpenCase(*request));
     return absl::OkStatus();
   });
 }
 
-Actor ActorOf(const grpc::CallbackServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("x-civic-unit-id");
-  if (it == metadata.end()) return {};
-  return Actor{std::string(it->second.data(), std::min<size_t>(it->second.size(), 128))};
+// ---- Unit identity (see unit_identity.h): who calls, and which RPCs are internal.
+
+Actor CasesService::ActorOf(const grpc::CallbackServerContext& context) const {
+  return Actor{identity_.Identify(context).unit_id};
 }
+
+namespace {
+// A stream refused before it starts (an internal stream asked for by an agency system).
+template <typename Out>
+class RefusedStream final : public grpc::ServerWriteReactor<Out> {
+ public:
+  explicit RefusedStream(const absl::Status& status) { this->Finish(rpc::ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+}  // namespace
+
+// ---- End of unit identity.
 
 grpc::ServerUnaryReactor* CasesService::GetCase(grpc::CallbackServerContext* context,
                                                 const v1::GetCaseRequest* request,
                                                 v1::Case* response) {
+  const Actor actor = ActorOf(*context);
+  // Without a unit this is an internal read, which an agency system may not make.
+  absl::Status internal =
+      actor.unit_id.empty() ? identity_.CheckInternalCaller(*context) : absl::OkStatus();
   return rpc::RunUnary(context, pool_,
-                       [this, request, response, actor = ActorOf(*context)]() -> absl::Status {
+                       [this, request, response, actor, internal]() -> absl::Status {
+                         CIVIC_RETURN_IF_ERROR(internal);
                          CIVIC_ASSIGN_OR_RETURN(*response,
                                                 logic_->GetCaseFor(actor, request->case_id()));
                          return absl::OkStatus();
@@ -195,7 +214,10 @@ grpc::ServerUnaryReactor* CasesService::RunAction(grpc::CallbackServerContext* c
 
 namespace {
 ActionArgs ArgsOf(const v1::CaseActionRequest& r) {
-  return {.case_id = r.case_id(), .expected_version = r.expected_version(), .comment = r.comment()};
+  return {.case_id = r.case_id(),
+          .expected_version = r.expected_version(),
+          .comment = r.comment(),
+          .photos = r.photos()};
 }
 }  // namespace
 
@@ -266,7 +288,9 @@ grpc::ServerUnaryReactor* CasesService::SearchCases(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* CasesService::RateResolution(
     grpc::CallbackServerContext* context, const v1::RateResolutionRequest* request,
     v1::Case* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  absl::Status internal = identity_.CheckInternalCaller(*context);
+  return rpc::RunUnary(context, pool_, [this, request, response, internal]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(internal);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->Rate(*request));
     return absl::OkStatus();
   });
@@ -285,8 +309,49 @@ grpc::ServerUnaryReactor* CasesService::ListCases(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* CasesService::GetCaseByReport(
     grpc::CallbackServerContext* context, const v1::GetCaseByReportRequest* request,
     v1::Case* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  absl::Status internal = identity_.CheckInternalCaller(*context);
+  return rpc::RunUnary(context, pool_, [this, request, response, internal]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(internal);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetCaseByReport(request->report_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CasesService::GetPublicCase(grpc::CallbackServerContext* context,
+                                                      const v1::GetPublicCaseRequest* request,
+                                                      v1::PublicCase* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->GetPublic(request->case_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CasesService::ListPublicCases(
+    grpc::CallbackServerContext* context, const v1::ListPublicCasesRequest* request,
+    v1::ListPublicCasesResponse* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->ListPublic(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CasesService::Merge(grpc::CallbackServerContext* context,
+                                              const v1::MergeRequest* request,
+                                              v1::Case* response) {
+  return rpc::RunUnary(context, pool_,
+                       [this, request, response, actor = ActorOf(*context)]() -> absl::Status {
+                         CIVIC_ASSIGN_OR_RETURN(*response, logic_->Merge(actor, *request));
+                         return absl::OkStatus();
+                       });
+}
+
+grpc::ServerUnaryReactor* CasesService::GetCasePhoto(grpc::CallbackServerContext* context,
+                                                     const v1::GetCasePhotoRequest* request,
+                                                     common::v1::PhotoContent* response) {
+  // Public: no identity needed; the logic serves only photos of public entries.
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    CIVIC_ASSIGN_OR_RETURN(*response,
+                           logic_->GetCasePhoto(request->case_id(), request->photo_id()));
     return absl::OkStatus();
   });
 }
@@ -311,6 +376,9 @@ grpc::ServerWriteReactor<Out>* CasesService::StartStream(FeedStream<Out>* stream
 
 grpc::ServerWriteReactor<CaseEvent>* CasesService::Subscribe(
     grpc::CallbackServerContext* context, const common::v1::SubscribeRequest* request) {
+  if (absl::Status internal = identity_.CheckInternalCaller(*context); !internal.ok()) {
+    return new RefusedStream<CaseEvent>(internal);
+  }
   // The name is the caller's text: keep it short and printable in the log.
   std::string consumer = request->consumer().substr(0, 64);
   for (char& c : consumer) {

@@ -9,6 +9,7 @@
 #include "civic/cases/v1/cases.grpc.pb.h"
 #include "libs/core/worker_pool.h"
 #include "services/cases/cases_logic.h"
+#include "services/cases/unit_identity.h"
 
 namespace civic::cases {
 
@@ -19,7 +20,8 @@ struct FeedStreamHandle;
 
 class CasesService final : public v1::CasesService::CallbackService {
  public:
-  CasesService(CasesLogic* logic, int workers);
+  // `identity` says which credentials name the calling unit (see unit_identity.h).
+  CasesService(CasesLogic* logic, int workers, UnitIdentityOptions identity = {});
   ~CasesService() override;
 
   grpc::ServerUnaryReactor* OpenCase(grpc::CallbackServerContext* context,
@@ -69,6 +71,22 @@ class CasesService final : public v1::CasesService::CallbackService {
                                         const v1::SearchCasesRequest* request,
                                         v1::ListCasesResponse* response) override;
 
+  // Public view: anyone may call these; no identity is read.
+  grpc::ServerUnaryReactor* GetPublicCase(grpc::CallbackServerContext* context,
+                                          const v1::GetPublicCaseRequest* request,
+                                          v1::PublicCase* response) override;
+  grpc::ServerUnaryReactor* ListPublicCases(grpc::CallbackServerContext* context,
+                                            const v1::ListPublicCasesRequest* request,
+                                            v1::ListPublicCasesResponse* response) override;
+
+  // Merging duplicates (agency API) and reply photos (public view).
+  grpc::ServerUnaryReactor* Merge(grpc::CallbackServerContext* context,
+                                  const v1::MergeRequest* request,
+                                  v1::Case* response) override;
+  grpc::ServerUnaryReactor* GetCasePhoto(grpc::CallbackServerContext* context,
+                                         const v1::GetCasePhotoRequest* request,
+                                         common::v1::PhotoContent* response) override;
+
   // Ends every open Subscribe stream (UNAVAILABLE, so consumers reconnect elsewhere or
   // later) and refuses new ones; called before the server shuts down, since streams
   // would otherwise hold the shutdown for its whole grace period.
@@ -82,18 +100,15 @@ class CasesService final : public v1::CasesService::CallbackService {
   grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context, Action action,
                                       ActionArgs args, v1::Case* response);
   void Forget(const std::shared_ptr<FeedStreamHandle>& handle);
+  // The calling unit (see UnitIdentity::Identify); empty when it has none.
+  Actor ActorOf(const grpc::CallbackServerContext& context) const;
 
   CasesLogic* logic_;
+  UnitIdentity identity_;
   WorkerPool pool_;
   std::mutex streams_mu_;
   std::set<std::shared_ptr<FeedStreamHandle>> streams_;
   bool closing_ = false;
 };
-
-// The calling unit, from the request's metadata ("x-civic-unit-id"). Development
-// identity: anyone who can reach the port can claim any unit, so production deployments
-// must put cases behind mTLS, where the identity comes from the client certificate
-// (see README). Empty when absent.
-Actor ActorOf(const grpc::CallbackServerContext& context);
 
 }  // namespace civic::cases

@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "libs/auth/jwt.h"
 #include "libs/rpc/channel.h"
 #include "libs/rpc/server.h"
+#include "libs/rpc/test_pki.h"
 #include "libs/storage/feed_consumer.h"
 #include "libs/storage/test_dir.h"
 #include "services/cases/feed_client.h"
@@ -73,6 +75,24 @@ TEST_CASE("feed subscribers get the backlog, then live events, once each, across
   (*server)->Shutdown(absl::Seconds(2));
 }
 
+// Bearer tokens the test services accept (HS256 with this secret).
+const std::string kTokenSecret = "cases-service-test-secret-0123456789abcdef";
+
+UnitIdentityOptions TokenIdentity() {
+  return UnitIdentityOptions{.tokens = {.hs256_secret = kTokenSecret}};
+}
+
+// "Bearer <token>" naming `unit`, valid for a minute from now, signed with `secret`.
+std::string BearerFor(const std::string& unit, const std::string& secret = kTokenSecret,
+                      absl::Duration valid_for = absl::Minutes(1)) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  return "Bearer " + auth::SignHs256({{"sub", "test-agency-system"},
+                                      {"unit", unit},
+                                      {"iat", now},
+                                      {"exp", now + absl::ToInt64Seconds(valid_for)}},
+                                     secret);
+}
+
 v1::OpenCaseRequest ForUnit(int i, const std::string& unit) {
   v1::OpenCaseRequest r = Request(i);
   r.mutable_unit()->set_id(unit);
@@ -86,7 +106,7 @@ std::vector<v1::QueueUpdate> Watch(const std::string& address, const std::string
   auto stub = v1::CasesService::NewStub(rpc::MakeChannel(address));
   grpc::ClientContext context;
   rpc::SetTimeout(context, absl::Seconds(20));
-  context.AddMetadata("x-civic-unit-id", unit);
+  context.AddMetadata("authorization", BearerFor(unit));
   v1::WatchQueueRequest request;
   request.set_after_sequence(after);
   auto reader = stub->WatchQueue(&context, request);
@@ -120,7 +140,7 @@ TEST_CASE("a unit's queue stream: its backlog, then its live changes only, resum
   REQUIRE((*logic)->OpenCase(ForUnit(2, other)).ok());
   REQUIRE((*logic)->OpenCase(ForUnit(3, mine)).ok());
 
-  CasesService service(logic->get(), 2);
+  CasesService service(logic->get(), 2, TokenIdentity());
   auto server = rpc::Server::Start({.listen = "127.0.0.1:0", .services = {&service},
                                     .health_names = {}});
   REQUIRE(server.ok());
@@ -159,6 +179,169 @@ TEST_CASE("a unit's queue stream: its backlog, then its live changes only, resum
   v1::QueueUpdate ignored;
   REQUIRE_FALSE(reader->Read(&ignored));
   REQUIRE(reader->Finish().error_code() == grpc::StatusCode::UNAUTHENTICATED);
+
+  service.CloseStreams();
+  (*server)->Shutdown(absl::Seconds(2));
+}
+
+// ---- Unit identity
+
+// A stub over TLS presenting `client`'s certificate.
+std::unique_ptr<v1::CasesService::Stub> AgencyStub(const std::string& address,
+                                                   const std::string& ca_pem,
+                                                   const rpc::testing::IssuedCert& client) {
+  grpc::SslCredentialsOptions ssl{.pem_root_certs = ca_pem,
+                                  .pem_private_key = client.key_pem,
+                                  .pem_cert_chain = client.cert_pem};
+  return v1::CasesService::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(ssl)));
+}
+
+// GetCase with the given metadata ("authorization", "x-civic-unit-id").
+grpc::StatusCode GetCaseAs(v1::CasesService::Stub& stub, const std::string& case_id,
+                           const std::vector<std::pair<std::string, std::string>>& metadata,
+                           v1::Case* out = nullptr) {
+  grpc::ClientContext context;
+  rpc::SetTimeout(context, absl::Seconds(10));
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  v1::GetCaseRequest request;
+  request.set_case_id(case_id);
+  v1::Case ignored;
+  return stub.GetCase(&context, request, out != nullptr ? out : &ignored).error_code();
+}
+
+TEST_CASE("a unit is named by its client certificate on the agency port or by a signed token, "
+          "never by an unsigned header unless enabled, and cannot reach another unit's case",
+          "[cases][identity]") {
+  storage::TestDir dir;
+  auto store = storage::Store::Open({dir.path() / "cases", CasesKeyspaces()});
+  FakeClock clock;
+  auto logic = CasesLogic::Create(store->get(), &clock);
+  const std::string mine = "hcm.ward_pc.26734";
+  const std::string other = "hcm.ward_pc.26740";
+  const std::string my_case = (*logic)->OpenCase(ForUnit(1, mine))->case_id();
+  const std::string other_case = (*logic)->OpenCase(ForUnit(2, other))->case_id();
+
+  rpc::testing::TestPki pki("cases test CA");
+  const rpc::testing::CertFiles server_files =
+      pki.IssueServer("localhost", {"IP:127.0.0.1", "DNS:localhost"})
+          .WriteTo(dir.path(), "server");
+  CasesService service(logic->get(), 2, TokenIdentity());
+  auto server = rpc::Server::Start(
+      {.listen = "127.0.0.1:0",
+       .services = {&service},
+       .health_names = {},
+       .tls = rpc::TlsPortOptions{.name = "agency",
+                                  .listen = "127.0.0.1:0",
+                                  .cert_file = server_files.cert.string(),
+                                  .key_file = server_files.key.string(),
+                                  .client_ca_file = pki.WriteCa(dir.path()).string()}});
+  REQUIRE(server.ok());
+  auto internal = v1::CasesService::NewStub(rpc::MakeChannel((*server)->address()));
+  auto agency = AgencyStub((*server)->tls_address(), pki.ca_pem(), pki.IssueClient(mine));
+
+  SECTION("over the agency port the certificate names the unit, whatever the metadata says") {
+    v1::Case seen;
+    REQUIRE(GetCaseAs(*agency, my_case, {}, &seen) == grpc::StatusCode::OK);
+    CHECK(seen.unit().id() == mine);
+    CHECK(GetCaseAs(*agency, other_case, {}) == grpc::StatusCode::NOT_FOUND);
+    CHECK(GetCaseAs(*agency, other_case, {{"authorization", BearerFor(other)}}) ==
+          grpc::StatusCode::NOT_FOUND);
+    CHECK(GetCaseAs(*agency, other_case, {{"x-civic-unit-id", other}}) ==
+          grpc::StatusCode::NOT_FOUND);
+    // Nor can it change another unit's case.
+    grpc::ClientContext context;
+    rpc::SetTimeout(context, absl::Seconds(10));
+    v1::CaseActionRequest accept;
+    accept.set_case_id(other_case);
+    accept.set_expected_version(1);
+    v1::Case ignored;
+    CHECK(agency->Accept(&context, accept, &ignored).error_code() ==
+          grpc::StatusCode::NOT_FOUND);
+  }
+
+  SECTION("an agency system cannot call the internal RPCs") {
+    auto expect_denied = [](grpc::Status status) {
+      CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    };
+    v1::Case ignored;
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      expect_denied(agency->OpenCase(&context, ForUnit(3, mine), &ignored));
+    }
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      v1::GetCaseByReportRequest request;
+      request.set_report_id("R1");
+      expect_denied(agency->GetCaseByReport(&context, request, &ignored));
+    }
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      v1::RateResolutionRequest request;
+      request.set_case_id(my_case);
+      request.set_rating(1);
+      expect_denied(agency->RateResolution(&context, request, &ignored));
+    }
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      auto reader = agency->Subscribe(&context, common::v1::SubscribeRequest());
+      common::v1::CaseEvent event;
+      CHECK_FALSE(reader->Read(&event));
+      expect_denied(reader->Finish());
+    }
+    // Nor can a unit's token on the internal port; the internal callers themselves can.
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      context.AddMetadata("authorization", BearerFor(mine));
+      expect_denied(internal->OpenCase(&context, ForUnit(3, mine), &ignored));
+    }
+    {
+      grpc::ClientContext context;
+      rpc::SetTimeout(context, absl::Seconds(10));
+      v1::GetCaseByReportRequest request;
+      request.set_report_id("R1");
+      CHECK(internal->GetCaseByReport(&context, request, &ignored).ok());
+    }
+  }
+
+  SECTION("on the internal port a valid token names the unit; a forged, expired or absent one, "
+          "or the unsigned header, does not") {
+    CHECK(GetCaseAs(*internal, my_case, {{"authorization", BearerFor(mine)}}) ==
+          grpc::StatusCode::OK);
+    CHECK(GetCaseAs(*internal, other_case, {{"authorization", BearerFor(mine)}}) ==
+          grpc::StatusCode::NOT_FOUND);
+    CHECK(GetCaseAs(*internal, my_case,
+                    {{"authorization", BearerFor(mine, "a-different-secret-0123456789abcdef")}}) ==
+          grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(GetCaseAs(*internal, my_case,
+                    {{"authorization", BearerFor(mine, kTokenSecret, -absl::Minutes(5))}}) ==
+          grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(GetCaseAs(*internal, my_case, {{"x-civic-unit-id", mine}}) ==
+          grpc::StatusCode::UNAUTHENTICATED);
+    // An invalid token does not fall back to the header either.
+    CHECK(GetCaseAs(*internal, my_case,
+                    {{"authorization", "Bearer not.a.token"}, {"x-civic-unit-id", mine}}) ==
+          grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(GetCaseAs(*internal, my_case, {}) == grpc::StatusCode::UNAUTHENTICATED);
+  }
+
+  SECTION("the unsigned header counts only when the development switch is on") {
+    CasesService dev(logic->get(), 1, {.dev_unit_header = true});
+    auto dev_server =
+        rpc::Server::Start({.listen = "127.0.0.1:0", .services = {&dev}, .health_names = {}});
+    REQUIRE(dev_server.ok());
+    auto stub = v1::CasesService::NewStub(rpc::MakeChannel((*dev_server)->address()));
+    CHECK(GetCaseAs(*stub, my_case, {{"x-civic-unit-id", mine}}) == grpc::StatusCode::OK);
+    CHECK(GetCaseAs(*stub, other_case, {{"x-civic-unit-id", mine}}) ==
+          grpc::StatusCode::NOT_FOUND);
+    CHECK(GetCaseAs(*stub, my_case, {{"x-civic-unit-id", "hcm ward 1"}}) ==
+          grpc::StatusCode::UNAUTHENTICATED);
+    (*dev_server)->Shutdown(absl::Seconds(2));
+  }
 
   service.CloseStreams();
   (*server)->Shutdown(absl::Seconds(2));

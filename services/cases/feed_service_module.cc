@@ -24,11 +24,18 @@ class FeedServiceModule final : public modules::ServiceModule {
         spec_.name, store(), spec_.cursor_keyspace,
         rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address)),
         parts_.apply);
+    if (parts_.committed) consumer_->OnCommitted(parts_.committed);
     CIVIC_RETURN_IF_ERROR(consumer_->Start());
     return Serve(config_.listen, {parts_.service.get()}, {parts_.service_name});
   }
 
+  void BeginShutdown() override {
+    ServiceModule::BeginShutdown();
+    if (parts_.close_streams) parts_.close_streams();
+  }
+
   void Stop(absl::Duration grace) override {
+    if (parts_.close_streams) parts_.close_streams();
     StopServer(grace);
     if (consumer_) consumer_->Stop();
     consumer_.reset();

@@ -41,6 +41,13 @@ struct FeedServiceParts {
   std::unique_ptr<grpc::Service> service;
   std::string service_name;  // full gRPC name, for health
   std::shared_ptr<void> state;  // the logic `apply` and `service` use; kept alive until Stop
+  // ---- Optional hooks for services with live streams (notify's WatchMessages).
+  // Called on the consumer's thread once an event's effects are written (see
+  // storage::FeedConsumer::OnCommitted).
+  std::function<void(uint64_t sequence)> committed;
+  // Ends the service's open streams and refuses new ones; called when shutdown begins
+  // and again before the server stops, so streams do not hold it for the grace period.
+  std::function<void()> close_streams;
 };
 
 struct FeedServiceSpec {

@@ -221,7 +221,11 @@ absl::Time SlaCalendar::DueAt(absl::Time start, double hours, bool wall_clock) c
   if (week_time_ <= absl::ZeroDuration() || hours > kMaxWorkingHours) {
     return absl::InfiniteFuture();
   }
-  absl::Duration remaining = absl::Hours(hours);
+  return AfterWorkingTime(start, absl::Hours(hours));
+}
+
+absl::Time SlaCalendar::AfterWorkingTime(absl::Time start, absl::Duration working) const {
+  absl::Duration remaining = working;
   absl::CivilDay day = absl::ToCivilDay(start, options_.zone);
   for (;;) {
     if (absl::FromCivil(day, options_.zone) >= start) {
@@ -287,6 +291,25 @@ SlaState SlaCalendar::StateAt(absl::Time opened, absl::Time due, absl::Time now,
   // A ratio of exact tick counts, so "8h of 10h" is exactly 0.8.
   return absl::FDivDuration(used, allowed) >= fraction ? SlaState::kAtRisk
                                                        : SlaState::kOnTrack;
+}
+
+absl::Time SlaCalendar::AtRiskAt(absl::Time opened, absl::Time due, bool wall_clock,
+                                 double at_risk_fraction) const {
+  if (!(due > opened) || opened == absl::InfinitePast()) return due;
+  const double fraction =
+      std::isnan(at_risk_fraction) ? 1.0 : std::clamp(at_risk_fraction, 0.0, 1.0);
+  const absl::Duration allowed = Elapsed(opened, due, wall_clock);
+  if (allowed <= absl::ZeroDuration() || allowed == absl::InfiniteDuration()) return due;
+  absl::Duration target = allowed * fraction;
+  // Duration * double may round down: step up to the first duration StateAt's ratio
+  // counts as at risk (a few ticks at most; bounded all the same).
+  for (int i = 0; i < (1 << 16) && absl::FDivDuration(target, allowed) < fraction; ++i) {
+    target += absl::Nanoseconds(1);
+  }
+  if (target <= absl::ZeroDuration()) return opened;
+  if (target >= allowed) return due;
+  const absl::Time at = wall_clock ? opened + target : AfterWorkingTime(opened, target);
+  return std::min(at, due);
 }
 
 absl::Status SlaCalendar::Validate(const SlaCalendarOptions& options) {

@@ -102,6 +102,14 @@ class SlaCalendar {
   SlaState StateAt(absl::Time opened, absl::Time due, absl::Time now, bool wall_clock,
                    double at_risk_fraction = 0.8) const;
 
+  // When a case opened at `opened` and due at `due` turns at risk: the instant at which
+  // `at_risk_fraction` (clamped as in StateAt) of the time allowed, Elapsed(opened, due),
+  // is used, so StateAt says kAtRisk from then until `due`. `opened` for a fraction of 0;
+  // `due` when the case is never at risk before it (no time allowed, or an infinite due).
+  // Never after `due`. For the at-risk timer of a case (sla_timers.h).
+  absl::Time AtRiskAt(absl::Time opened, absl::Time due, bool wall_clock,
+                      double at_risk_fraction = 0.8) const;
+
   // OK when every period lies inside 0..1440 with start < end, each day's periods are
   // sorted and do not overlap (touching is fine), and no day is both a holiday and an
   // extra working day; otherwise INVALID_ARGUMENT naming the first problem.
@@ -118,6 +126,9 @@ class SlaCalendar {
   // How many consecutive weeks from the start of `day` on are ordinary: hold no holiday,
   // no extra working day and no zone offset change, so each has exactly week_time_.
   int64_t OrdinaryWeeksFrom(absl::CivilDay day) const;
+  // The instant `working` (> 0, finite) of working time after finite `start`, in a
+  // calendar with working time: DueAt's walk, on an exact duration.
+  absl::Time AfterWorkingTime(absl::Time start, absl::Duration working) const;
 
   SlaCalendarOptions options_;  // normalized: periods clean, day lists sorted and unique
   std::vector<WorkingPeriod> extra_day_periods_;

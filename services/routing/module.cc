@@ -16,6 +16,8 @@ class RoutingModule final : public modules::ServiceModule {
       : ServiceModule("routing", context), config_(config) {}
 
   absl::Status Start() override {
+    // The token keys first: a missing key file must fail before anything starts.
+    CIVIC_ASSIGN_OR_RETURN(auth::AuthKeys keys, auth::LoadAuthKeys(config_.auth));
     // Boundaries and categories come from the reference data at every start; the unit
     // directory (seeded from agencies.json on the first) and the rules from the store.
     CIVIC_RETURN_IF_ERROR(OpenStore(RoutingKeyspaces()));
@@ -25,7 +27,8 @@ class RoutingModule final : public modules::ServiceModule {
                                                        .clock = context().clock}));
     CIVIC_LOG_INFO("routing loaded {} wards, {} units, rule set version {}",
                    logic_->ward_count(), logic_->unit_count(), logic_->rule_set_version());
-    service_ = std::make_unique<RoutingService>(logic_.get(), config_.admin_workers);
+    service_ = std::make_unique<RoutingService>(
+        logic_.get(), config_.admin_workers, auth::Authorizer(std::move(keys), context().clock));
     return Serve(config_.listen, {service_.get()}, {v1::RoutingService::service_full_name()});
   }
 

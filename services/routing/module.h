@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "libs/auth/caller.h"
 #include "libs/modules/service_module.h"
 
 namespace civic::routing {
@@ -13,6 +14,8 @@ struct RoutingConfig {
   std::string listen = "127.0.0.1:7102";
   std::string triage_unit_id = "ioc.triage";
   int admin_workers = 2;
+  // Keys of the staff tokens that may change the directory and the rules.
+  auth::AuthKeyFiles auth;
 
   template <typename V>
   void Visit(V& v) {
@@ -21,6 +24,7 @@ struct RoutingConfig {
       "unit receiving reports outside every covered province");
     v("admin_workers", admin_workers,
       "threads for directory and rule changes (synced writes; changes run one at a time)");
+    auth.Visit(v);
   }
   absl::Status Validate() const;
 };

@@ -366,6 +366,21 @@ absl::StatusOr<v1::ListUnitsResponse> RoutingLogic::ListUnits(
   return response;
 }
 
+absl::StatusOr<v1::Unit> RoutingLogic::GetUnit(const v1::GetUnitRequest& request) const {
+  if (request.unit_id().empty()) {
+    FieldErrors errors;
+    errors.Add("unit_id", "is required");
+    return errors.ToStatus(kDomain);
+  }
+  const std::shared_ptr<const Snapshot> current = snapshot();
+  const UnitInfo* unit = current->directory->FindUnit(request.unit_id());
+  if (unit == nullptr) {
+    return WithReason(absl::NotFoundError(absl::StrCat("no unit '", request.unit_id(), "'")),
+                      "UNIT_NOT_FOUND", kDomain);
+  }
+  return UnitToProto(*unit);
+}
+
 absl::StatusOr<v1::Unit> RoutingLogic::PutUnit(const v1::PutUnitRequest& request) {
   const v1::Unit& in = request.unit();
   const Catalog& catalog = snapshot()->directory->catalog();  // never changes

@@ -110,6 +110,9 @@ class RoutingLogic {
   // page_token not issued here.
   absl::StatusOr<v1::ListUnitsResponse> ListUnits(const v1::ListUnitsRequest& request) const;
 
+  // One unit as ListUnits shows it. INVALID_ARGUMENT without an id; NOT_FOUND when unknown.
+  absl::StatusOr<v1::Unit> GetUnit(const v1::GetUnitRequest& request) const;
+
   // Creates or replaces the unit; returns it as stored (province_code set from the
   // jurisdiction). INVALID_ARGUMENT naming every bad field ("unit.<field>"); the
   // store's error when the write fails (then nothing changed).

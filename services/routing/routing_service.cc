@@ -24,6 +24,11 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
 
 }  // namespace
 
+absl::Status RoutingService::RequireAdmin(const grpc::CallbackServerContext& context) const {
+  return authorizer_.Require(context, {"admin", "routing_admin"},
+                             "changing the unit directory or the routing rules");
+}
+
 grpc::ServerUnaryReactor* RoutingService::Route(grpc::CallbackServerContext* context,
                                                 const v1::RouteRequest* request,
                                                 v1::RouteDecision* response) {
@@ -55,10 +60,18 @@ grpc::ServerUnaryReactor* RoutingService::ListUnits(grpc::CallbackServerContext*
   return FinishWith(context, logic_->ListUnits(*request), response);
 }
 
+grpc::ServerUnaryReactor* RoutingService::GetUnit(grpc::CallbackServerContext* context,
+                                                  const v1::GetUnitRequest* request,
+                                                  v1::Unit* response) {
+  return FinishWith(context, logic_->GetUnit(*request), response);
+}
+
 grpc::ServerUnaryReactor* RoutingService::PutUnit(grpc::CallbackServerContext* context,
                                                   const v1::PutUnitRequest* request,
                                                   v1::Unit* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  return rpc::RunUnary(context, pool_, [this, request, response,
+                                        allowed = RequireAdmin(*context)]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(allowed);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->PutUnit(*request));
     return absl::OkStatus();
   });
@@ -68,7 +81,10 @@ grpc::ServerUnaryReactor* RoutingService::DeleteUnit(grpc::CallbackServerContext
                                                      const v1::DeleteUnitRequest* request,
                                                      v1::DeleteUnitResponse* /*response*/) {
   return rpc::RunUnary(context, pool_,
-                       [this, request]() { return logic_->DeleteUnit(*request); });
+                       [this, request, allowed = RequireAdmin(*context)]() -> absl::Status {
+                         CIVIC_RETURN_IF_ERROR(allowed);
+                         return logic_->DeleteUnit(*request);
+                       });
 }
 
 grpc::ServerUnaryReactor* RoutingService::ListRules(grpc::CallbackServerContext* context,
@@ -83,7 +99,9 @@ grpc::ServerUnaryReactor* RoutingService::ListRules(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* RoutingService::PutRule(grpc::CallbackServerContext* context,
                                                   const v1::PutRuleRequest* request,
                                                   v1::RuleChange* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  return rpc::RunUnary(context, pool_, [this, request, response,
+                                        allowed = RequireAdmin(*context)]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(allowed);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->PutRule(*request));
     return absl::OkStatus();
   });
@@ -92,7 +110,9 @@ grpc::ServerUnaryReactor* RoutingService::PutRule(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* RoutingService::DeleteRule(grpc::CallbackServerContext* context,
                                                      const v1::DeleteRuleRequest* request,
                                                      v1::RuleChange* response) {
-  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+  return rpc::RunUnary(context, pool_, [this, request, response,
+                                        allowed = RequireAdmin(*context)]() -> absl::Status {
+    CIVIC_RETURN_IF_ERROR(allowed);
     CIVIC_ASSIGN_OR_RETURN(*response, logic_->DeleteRule(*request));
     return absl::OkStatus();
   });

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "civic/routing/v1/routing.grpc.pb.h"
+#include "libs/auth/caller.h"
 #include "libs/core/worker_pool.h"
 #include "services/routing/routing_logic.h"
 
@@ -13,8 +14,10 @@ namespace civic::routing {
 class RoutingService final : public v1::RoutingService::CallbackService {
  public:
   // `logic` must outlive the service. `admin_workers` threads run the store writes.
-  RoutingService(RoutingLogic* logic, int admin_workers)
-      : logic_(logic), pool_(admin_workers) {}
+  // `authorizer` checks the staff token of directory and rule changes (role "admin" or
+  // "routing_admin"); without keys those changes are refused.
+  RoutingService(RoutingLogic* logic, int admin_workers, auth::Authorizer authorizer = {})
+      : logic_(logic), authorizer_(std::move(authorizer)), pool_(admin_workers) {}
 
   grpc::ServerUnaryReactor* Route(grpc::CallbackServerContext* context,
                                   const v1::RouteRequest* request,
@@ -28,6 +31,9 @@ class RoutingService final : public v1::RoutingService::CallbackService {
   grpc::ServerUnaryReactor* ListUnits(grpc::CallbackServerContext* context,
                                       const v1::ListUnitsRequest* request,
                                       v1::ListUnitsResponse* response) override;
+  grpc::ServerUnaryReactor* GetUnit(grpc::CallbackServerContext* context,
+                                    const v1::GetUnitRequest* request,
+                                    v1::Unit* response) override;
   grpc::ServerUnaryReactor* PutUnit(grpc::CallbackServerContext* context,
                                     const v1::PutUnitRequest* request,
                                     v1::Unit* response) override;
@@ -48,7 +54,11 @@ class RoutingService final : public v1::RoutingService::CallbackService {
                                    v1::RouteDecision* response) override;
 
  private:
+  // OK for staff with role "admin" or "routing_admin".
+  absl::Status RequireAdmin(const grpc::CallbackServerContext& context) const;
+
   RoutingLogic* logic_;
+  auth::Authorizer authorizer_;
   WorkerPool pool_;
 };
 

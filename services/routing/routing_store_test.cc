@@ -240,5 +240,19 @@ TEST_CASE("DeleteUnit refuses unknown units and units that rules send reports to
   CHECK(f.logic().unit_count() == 1072);
 }
 
+TEST_CASE("GetUnit returns one unit with its parent, NOT_FOUND when unknown", "[store]") {
+  StoreFixture f;
+  v1::GetUnitRequest request;
+  request.set_unit_id("hcm.district_pc.760");
+  absl::StatusOr<v1::Unit> unit = f.logic().GetUnit(request);
+  REQUIRE(unit.ok());
+  CHECK(unit->parent_id() == "hcm.city_pc");
+  CHECK(unit->province_code() == "79");
+  request.set_unit_id("hcm.no_such_unit");
+  CHECK(f.logic().GetUnit(request).status().code() == absl::StatusCode::kNotFound);
+  request.clear_unit_id();
+  CHECK(f.logic().GetUnit(request).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace civic::routing
