@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/clock.h"
+#include "libs/core/phone.h"
 #include "libs/core/status.h"
 #include "libs/core/text.h"
-#include "services/intake/phone.h"
 
 namespace civic::intake {
 namespace {

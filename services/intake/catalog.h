@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "civic/intake/v1/intake.pb.h"
 #include "google/protobuf/map.h"
 #include "libs/core/status.h"
 
@@ -47,8 +48,21 @@ class Catalog {
 
   size_t size() const { return categories_.size(); }
 
+  // ---- The full catalogue as the API publishes it (ListCategories, GetCategory, and
+  // through them Open311's services and service definitions).
+
+  // Every category with names, descriptions, keywords, defaults and all attributes
+  // (informational ones included), ordered by group (in the order of the file's
+  // `groups`) and then by code.
+  const std::vector<v1::Category>& Published() const { return published_; }
+
+  // One published category; nullptr when `code` is not a category.
+  const v1::Category* FindPublished(const std::string& code) const;
+
  private:
   std::map<std::string, Category> categories_;
+  std::vector<v1::Category> published_;
+  std::map<std::string, size_t> published_index_;  // code -> index in published_
 };
 
 }  // namespace civic::intake

@@ -1,5 +1,6 @@
 #include "services/intake/intake_logic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -7,14 +8,17 @@
 #include <unicode/unistr.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
+#include "libs/core/phone.h"
 #include "libs/core/status.h"
 #include "services/cases/case_status.h"
-#include "services/intake/phone.h"
+#include "services/intake/api_keys.h"
+#include "services/intake/my_reports.h"
 
 namespace civic::intake {
 namespace {
@@ -37,6 +41,41 @@ NormalizedText Normalize(const std::string& utf8) {
   normalized.toUTF8String(out.text);
   out.chars = normalized.countChar32();
   return out;
+}
+
+// Links to pictures hosted elsewhere (Open311's media_url): stored and shown, never
+// fetched, so only their form is checked: http(s), a host, no spaces or control
+// characters, at most 2048 bytes, at most 5 of them.
+void CheckMediaUrls(const google::protobuf::RepeatedPtrField<std::string>& urls,
+                    FieldErrors& errors) {
+  constexpr int kMaxMediaUrls = 5;
+  constexpr size_t kMaxMediaUrlBytes = 2048;
+  if (urls.size() > kMaxMediaUrls) {
+    errors.Add("media_urls", absl::StrCat("at most ", kMaxMediaUrls, " links"));
+  }
+  for (int i = 0; i < urls.size(); ++i) {
+    const std::string& url = urls[i];
+    const std::string field = absl::StrCat("media_urls[", i, "]");
+    if (url.size() > kMaxMediaUrlBytes) {
+      errors.Add(field, absl::StrCat("at most ", kMaxMediaUrlBytes, " bytes"));
+      continue;
+    }
+    absl::string_view rest = url;
+    bool scheme = false;
+    for (absl::string_view prefix : {"https://", "http://"}) {
+      if (!scheme && absl::StartsWithIgnoreCase(rest, prefix)) {
+        rest.remove_prefix(prefix.size());
+        scheme = true;
+      }
+    }
+    const bool clean = std::all_of(url.begin(), url.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u > 0x20 && u != 0x7F;
+    });
+    if (!scheme || rest.empty() || rest.front() == '/' || !clean) {
+      errors.Add(field, "must be an http or https URL");
+    }
+  }
 }
 
 bool LooksLikeEmail(absl::string_view email) {
@@ -63,6 +102,8 @@ std::vector<std::string> IntakeKeyspaces() {
   std::vector<std::string> keyspaces = {kReportsCf,    kByCodeCf,     kByRequestCf,
                                         kOutboxCf,     kDeadLetterCf, kBlocklistCf};
   for (auto& k : photos::PhotoStore::Keyspaces()) keyspaces.push_back(std::move(k));
+  // Authentication: apps' API keys and the owners of reports ("my reports").
+  for (const char* k : {kApiKeysCf, kByPhoneCf, kByDeviceCf}) keyspaces.emplace_back(k);
   return keyspaces;
 }
 
@@ -211,6 +252,7 @@ absl::Status IntakeLogic::Validate(v1::SubmitReportRequest& r) const {
   }
   if (category != nullptr) catalog_->CheckAttributes(*category, r.attributes(), errors);
   photos::CheckPhotos(r.photos(), limits_.photos, errors);
+  CheckMediaUrls(r.media_urls(), errors);
   return errors.ToStatus(kDomain);
 }
 
@@ -294,6 +336,7 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   batch.Put(kByCodeCf, stored.tracking_code(), stored.report_id());
   if (!request_key.empty()) batch.Put(kByRequestCf, request_key, stored.report_id());
   batch.Put(kOutboxCf, absl::StrCat(lane, "\x1f", stored.report_id()), "");
+  IndexReportOwners(stored, caller.device_id, batch);  // "my reports" (my_reports.h)
   CIVIC_RETURN_IF_ERROR(store_->Write(batch));
   if (stored.request().has_location()) {
     nearby_.Add(stored.request().category(), stored.request().location().lat(),
@@ -325,8 +368,42 @@ absl::StatusOr<v1::StoredReport> IntakeLogic::Load(const std::string& report_id)
   return stored;
 }
 
-absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& tracking_code,
-                                                        CasesClient& cases) const {
+namespace {
+
+// The citizen-visible part of a report: its own fields, then its case's when there is
+// one. Never the contact, notes or other reporters' codes.
+v1::ReportStatus StatusOf(const v1::StoredReport& stored, const cases::v1::Case* c) {
+  v1::ReportStatus status;
+  status.set_tracking_code(stored.tracking_code());
+  status.set_category(stored.request().category());
+  *status.mutable_received_at() = stored.received_at();
+  status.set_status("received");
+  status.set_supports_tracking_code(stored.supports_tracking_code());
+  if (c == nullptr) return status;
+  status.set_status(cases::CaseStatusWord(c->status()));
+  status.set_case_id(c->case_id());
+  *status.mutable_unit() = c->unit();
+  *status.mutable_area() = c->area();
+  *status.mutable_opened_at() = c->opened_at();
+  *status.mutable_due_at() = c->due_at();
+  *status.mutable_updated_at() = c->updated_at();
+  status.set_supporter_count(static_cast<uint32_t>(c->supporters_size()));
+  status.set_merged_into_case_id(c->merged_into_case_id());
+  // The unit's last words to the public (a reply, a resolution, a rejection); internal
+  // notes are never public_comment.
+  for (auto it = c->history().rbegin(); it != c->history().rend(); ++it) {
+    if (it->public_comment() && !it->comment().empty()) {
+      status.set_latest_public_text(it->comment());
+      break;
+    }
+  }
+  status.set_rating(c->satisfaction().rating());
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::StoredReport> IntakeLogic::FindByCode(const std::string& tracking_code) const {
   const std::string code = NormalizeTrackingCode(tracking_code);
   auto not_found = [&] {
     return WithReason(absl::NotFoundError("no report has that tracking code"),
@@ -335,30 +412,65 @@ absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& track
   if (code.empty()) return not_found();
   CIVIC_ASSIGN_OR_RETURN(std::optional<std::string> report_id, store_->Get(kByCodeCf, code));
   if (!report_id) return not_found();
-  CIVIC_ASSIGN_OR_RETURN(v1::StoredReport stored, Load(*report_id));
+  return Load(*report_id);
+}
 
-  v1::ReportStatus status;
-  status.set_tracking_code(stored.tracking_code());
-  status.set_category(stored.request().category());
-  *status.mutable_received_at() = stored.received_at();
-  status.set_status("received");
-  status.set_supports_tracking_code(stored.supports_tracking_code());
+absl::StatusOr<v1::ReportStatus> IntakeLogic::GetStatus(const std::string& tracking_code,
+                                                        CasesClient& cases) const {
+  CIVIC_ASSIGN_OR_RETURN(v1::StoredReport stored, FindByCode(tracking_code));
   absl::StatusOr<cases::v1::Case> c = cases.GetCaseByReport(stored.report_id());
-  if (c.ok()) {
-    status.set_status(cases::CaseStatusWord(c->status()));
-    status.set_case_id(c->case_id());
-    *status.mutable_unit() = c->unit();
-    *status.mutable_area() = c->area();
-    *status.mutable_opened_at() = c->opened_at();
-    *status.mutable_due_at() = c->due_at();
-    *status.mutable_updated_at() = c->updated_at();
-    status.set_supporter_count(static_cast<uint32_t>(c->supporters_size()));
-  } else if (c.status().code() != absl::StatusCode::kNotFound) {
+  if (c.ok()) return StatusOf(stored, &*c);
+  if (c.status().code() != absl::StatusCode::kNotFound) {
     // The report is safe with us; say what we know rather than fail the citizen.
     CIVIC_LOG_WARN("status of {}: cases unavailable: {}", stored.report_id(),
                    c.status().ToString());
   }
-  return status;
+  return StatusOf(stored, nullptr);
+}
+
+absl::StatusOr<v1::ReportStatus> IntakeLogic::Rate(const v1::RateReportRequest& request,
+                                                   CasesClient& cases) const {
+  // The same limits as cases', checked here so that a bad rating costs no look-up.
+  FieldErrors errors;
+  if (request.rating() < 1 || request.rating() > 5) errors.Add("rating", "must be 1 to 5");
+  NormalizedText comment = Normalize(request.comment());
+  if (comment.text.size() > 2000) errors.Add("comment", "at most 2,000 bytes");
+  CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
+
+  CIVIC_ASSIGN_OR_RETURN(v1::StoredReport stored, FindByCode(request.tracking_code()));
+  // The outbox records the case once it is opened; until then (or for a report stored
+  // before the case id was recorded) ask cases.
+  std::string case_id = stored.case_id();
+  if (case_id.empty()) {
+    absl::StatusOr<cases::v1::Case> c = cases.GetCaseByReport(stored.report_id());
+    if (c.status().code() == absl::StatusCode::kNotFound) {
+      return WithReason(absl::FailedPreconditionError(
+                            "the report has no case yet; it can be rated once resolved"),
+                        "NOT_RESOLVED", kDomain);
+    }
+    if (!c.ok()) return c.status();
+    case_id = c->case_id();
+  }
+
+  cases::v1::RateResolutionRequest rate;
+  rate.set_case_id(case_id);
+  rate.set_tracking_code(stored.tracking_code());
+  rate.set_rating(request.rating());
+  rate.set_comment(std::move(comment.text));
+  absl::StatusOr<cases::v1::Case> rated = cases.RateResolution(rate);
+  if (rated.status().code() == absl::StatusCode::kNotFound) {
+    // The case exists (we have its id), so cases refused the code: this report joined
+    // a case another report opened (+1), whose reporter alone rates it.
+    return WithReason(absl::FailedPreconditionError(
+                          "this report joined a case opened by an earlier report; only "
+                          "that report's code can rate it"),
+                      "NOT_CASE_REPORTER", kDomain);
+  }
+  if (!rated.ok()) return rated.status();
+  // The rating alone: the comment is the citizen's text and stays out of the log.
+  CIVIC_LOG_INFO("report {} rated {} (case {} now {})", stored.report_id(), request.rating(),
+                 rated->case_id(), cases::CaseStatusWord(rated->status()));
+  return StatusOf(stored, &*rated);
 }
 
 }  // namespace civic::intake

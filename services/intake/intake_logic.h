@@ -76,6 +76,16 @@ class IntakeLogic {
   absl::StatusOr<v1::ReportStatus> GetStatus(const std::string& tracking_code,
                                              CasesClient& cases) const;
 
+  // The reporter rates the resolution of their report's case (cases' RateResolution),
+  // proving who they are by the tracking code; returns the report's refreshed status.
+  // INVALID_ARGUMENT (checked here, before any look-up) for a rating outside 1-5 or an
+  // over-long comment; NOT_FOUND for unknown or malformed codes; FAILED_PRECONDITION
+  // when the report has no case yet, when it joined a case another report opened (+1:
+  // only that reporter rates), or, from cases, unless the case is resolved and not yet
+  // rated; cases' other errors (UNAVAILABLE...) as they come.
+  absl::StatusOr<v1::ReportStatus> Rate(const v1::RateReportRequest& request,
+                                        CasesClient& cases) const;
+
   // A photo's public copy (metadata removed). NOT_FOUND when unknown.
   absl::StatusOr<common::v1::PhotoContent> GetPhoto(const std::string& photo_id) const {
     return photos_.GetPublic(photo_id);
@@ -88,8 +98,13 @@ class IntakeLogic {
   // category of the emergency group.
   bool IsEmergency(const v1::SubmitReportRequest& request) const;
 
+  // The category catalogue reports are checked against (ListCategories, GetCategory).
+  const Catalog& catalog() const { return *catalog_; }
+
  private:
   absl::Status Validate(v1::SubmitReportRequest& request) const;
+  // The report with this tracking code (normalised first); NOT_FOUND when none.
+  absl::StatusOr<v1::StoredReport> FindByCode(const std::string& tracking_code) const;
   absl::Status CheckAbuse(const v1::SubmitReportRequest& request, const Caller& caller);
   std::mutex& LockFor(const std::string& key);
 

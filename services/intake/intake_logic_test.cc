@@ -182,3 +182,169 @@ TEST_CASE("an address alone is enough for a report, it is never a +1", "[intake]
 
 }  // namespace
 }  // namespace civic::intake
+
+// ---- Rating a resolution (RateReport) and what the status tells of the case.
+namespace civic::intake {
+namespace {
+
+// The report's case in the fake, resolved with a public text and, later, a note.
+cases::v1::Case& Resolve(FakeCases& cases, const std::string& report_id) {
+  cases::v1::Case& c = cases.opened.at(report_id);
+  c.set_status(common::v1::CASE_STATUS_RESOLVED);
+  auto* resolved = c.add_history();
+  resolved->set_action("resolve");
+  resolved->set_comment("Đã vá ổ gà, mặt đường đã phẳng");
+  resolved->set_public_comment(true);
+  auto* note = c.add_history();
+  note->set_action("note");
+  note->set_comment("ghi chú nội bộ");
+  return c;
+}
+
+cases::v1::OpenCaseRequest OpenFor(const v1::SubmitReportResponse& report) {
+  cases::v1::OpenCaseRequest open;
+  open.set_report_id(report.report_id());
+  open.set_tracking_code(report.tracking_code());
+  open.mutable_unit()->set_id("hcm.district_pc.760");
+  return open;
+}
+
+v1::RateReportRequest Rating(const std::string& code, int rating) {
+  v1::RateReportRequest r;
+  r.set_tracking_code(code);
+  r.set_rating(rating);
+  r.set_comment("Cảm ơn, sửa nhanh");
+  return r;
+}
+
+TEST_CASE("the reporter rates the resolved case by their tracking code", "[intake][rate]") {
+  Fixture f;
+  FakeCases cases;
+  auto report = f.logic.Submit(Pothole(), {.client_id = "app-1"});
+  REQUIRE(report.ok());
+  const std::string code = report->tracking_code();
+
+  // Before the case exists there is nothing to rate.
+  auto early = f.logic.Rate(Rating(code, 5), cases);
+  REQUIRE(early.status().code() == absl::StatusCode::kFailedPrecondition);
+
+  REQUIRE(cases.OpenCase(OpenFor(*report)).ok());
+  // Cases refuses an unresolved case; intake passes that on.
+  REQUIRE(f.logic.Rate(Rating(code, 5), cases).status().code() ==
+          absl::StatusCode::kFailedPrecondition);
+
+  Resolve(cases, report->report_id());
+  std::string lower = code;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
+  auto rated = f.logic.Rate(Rating(lower, 5), cases);
+  REQUIRE(rated.ok());
+  REQUIRE(rated->status() == "closed");
+  REQUIRE(rated->rating() == 5);
+  REQUIRE(rated->tracking_code() == code);
+  REQUIRE(rated->case_id() == "case-" + report->report_id());
+  REQUIRE(rated->latest_public_text() == "Đã vá ổ gà, mặt đường đã phẳng");
+  REQUIRE(rated->SerializeAsString().find("+84901234567") == std::string::npos);
+  REQUIRE(cases.rate_requests.back().tracking_code() == code);
+  REQUIRE(cases.rate_requests.back().case_id() == "case-" + report->report_id());
+  REQUIRE(cases.rate_requests.back().comment() == "Cảm ơn, sửa nhanh");
+
+  // Once only.
+  REQUIRE(f.logic.Rate(Rating(code, 4), cases).status().code() ==
+          absl::StatusCode::kFailedPrecondition);
+  // The status shows the rating too.
+  REQUIRE(f.logic.GetStatus(code, cases)->rating() == 5);
+}
+
+TEST_CASE("a bad rating is refused before any look-up, an unknown code is not found",
+          "[intake][rate]") {
+  Fixture f;
+  FakeCases cases;
+  auto report = f.logic.Submit(Pothole(), {.client_id = "app-1"});
+  REQUIRE(cases.OpenCase(OpenFor(*report)).ok());
+  Resolve(cases, report->report_id());
+
+  for (int rating : {0, 6, -1}) {
+    auto refused = f.logic.Rate(Rating(report->tracking_code(), rating), cases);
+    REQUIRE(refused.status().code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE(FieldViolationsOf(refused.status()).at(0).field == "rating");
+  }
+  auto long_comment = Rating(report->tracking_code(), 3);
+  long_comment.set_comment(std::string(2001, 'x'));
+  REQUIRE(f.logic.Rate(long_comment, cases).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  // Even an unknown code gets the field errors first.
+  REQUIRE(f.logic.Rate(Rating("PA-2611-AAAAA-00", 9), cases).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  REQUIRE(cases.rate_requests.empty());
+
+  REQUIRE(f.logic.Rate(Rating("PA-2611-AAAAA-00", 3), cases).status().code() ==
+          absl::StatusCode::kNotFound);
+  REQUIRE(f.logic.Rate(Rating("", 3), cases).status().code() == absl::StatusCode::kNotFound);
+
+  cases.down = true;
+  REQUIRE(f.logic.Rate(Rating(report->tracking_code(), 3), cases).status().code() ==
+          absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("a +1 reporter cannot rate the case another report opened", "[intake][rate]") {
+  Fixture f;
+  FakeCases cases;
+  auto first = f.logic.Submit(Pothole(), {.client_id = "app-1"});
+  auto second = f.logic.Submit(Pothole(), {.client_id = "app-2"});
+  REQUIRE(second->supports_tracking_code() == first->tracking_code());
+  REQUIRE(cases.OpenCase(OpenFor(*first)).ok());
+  // As cases does: the supporter's report maps to the first report's case.
+  cases.opened[second->report_id()] = Resolve(cases, first->report_id());
+
+  auto refused = f.logic.Rate(Rating(second->tracking_code(), 5), cases);
+  REQUIRE(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(ReasonOf(refused.status()) == "NOT_CASE_REPORTER");
+  // The first reporter still can.
+  REQUIRE(f.logic.Rate(Rating(first->tracking_code(), 2), cases)->status() == "reopened");
+}
+
+TEST_CASE("the status names the case a report's case was merged into", "[intake][rate]") {
+  Fixture f;
+  FakeCases cases;
+  auto report = f.logic.Submit(Pothole(), {.client_id = "app-1"});
+  REQUIRE(cases.OpenCase(OpenFor(*report)).ok());
+  cases::v1::Case& c = cases.opened.at(report->report_id());
+  c.set_status(common::v1::CASE_STATUS_MERGED);
+  c.set_merged_into_case_id("01MASTERCASE");
+  auto status = f.logic.GetStatus(report->tracking_code(), cases);
+  REQUIRE(status->status() == "merged");
+  REQUIRE(status->merged_into_case_id() == "01MASTERCASE");
+  REQUIRE(status->latest_public_text().empty());
+  REQUIRE(f.logic.Rate(Rating(report->tracking_code(), 5), cases).status().code() ==
+          absl::StatusCode::kFailedPrecondition);
+}
+
+// ---- Links to pictures hosted elsewhere (Open311's media_url).
+
+TEST_CASE("media URLs are kept when they are http(s) links, refused by index otherwise",
+          "[intake][media]") {
+  Fixture f;
+  v1::SubmitReportRequest good = Pothole();
+  good.add_media_urls("https://photos.example.vn/a.jpg");
+  good.add_media_urls("HTTP://example.com/b.png?size=large");
+  auto stored = f.logic.Submit(good, {.client_id = "app-1"});
+  REQUIRE(stored.ok());
+  REQUIRE(f.logic.Load(stored->report_id())->request().media_urls_size() == 2);
+
+  v1::SubmitReportRequest bad = Pothole();
+  bad.add_media_urls("https://ok.example/x.jpg");
+  bad.add_media_urls("javascript:alert(1)");
+  bad.add_media_urls("https://");
+  bad.add_media_urls("https://a.example/with space.jpg");
+  bad.add_media_urls("https://a.example/" + std::string(2048, 'x'));
+  bad.add_media_urls("https://ok.example/y.jpg");
+  auto refused = f.logic.Submit(bad, {.client_id = "app-1"});
+  REQUIRE(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : FieldViolationsOf(refused.status())) fields.push_back(v.field);
+  REQUIRE(fields == std::vector<std::string>{"media_urls", "media_urls[1]", "media_urls[2]",
+                                             "media_urls[3]", "media_urls[4]"});
+}
+
+}  // namespace
+}  // namespace civic::intake

@@ -16,6 +16,8 @@ class IntakeModule final : public modules::ServiceModule {
       : ServiceModule("intake", context), config_(config) {}
 
   absl::Status Start() override {
+    // The token keys first: a missing key file must fail before anything starts.
+    CIVIC_ASSIGN_OR_RETURN(auth::AuthKeys keys, auth::LoadAuthKeys(config_.auth));
     CIVIC_ASSIGN_OR_RETURN(catalog_, Catalog::Load(context().shared_data / "categories.json"));
     // Photos go to blob files: large values kept out of the LSM tree.
     std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> photo_options;
@@ -48,8 +50,14 @@ class IntakeModule final : public modules::ServiceModule {
     outbox_ = std::make_unique<Outbox>(store(), logic_.get(), routing_.get(), cases_.get(),
                                        OutboxOptions{});
     outbox_->Start();
-    service_ = std::make_unique<IntakeService>(logic_.get(), blocklist_.get(), outbox_.get(),
-                                               cases_.get(), config_.workers);
+    // Authentication: API keys and report owners (the token keys were read first).
+    api_keys_ = std::make_unique<ApiKeyStore>(store(), context().clock);
+    my_reports_ = std::make_unique<MyReports>(store());
+    service_ = std::make_unique<IntakeService>(
+        logic_.get(), blocklist_.get(), outbox_.get(), cases_.get(), config_.workers,
+        IntakeAccess{.authorizer = auth::Authorizer(std::move(keys), context().clock),
+                     .api_keys = api_keys_.get(),
+                     .my_reports = my_reports_.get()});
     // Room for every photo of a report in one request.
     server_options().max_receive_bytes = static_cast<int>(
         std::min<int64_t>(config_.max_photos * config_.max_photo_bytes + (4 << 20), INT32_MAX));
@@ -60,6 +68,8 @@ class IntakeModule final : public modules::ServiceModule {
     StopServer(grace);
     if (outbox_) outbox_->Stop();
     service_.reset();
+    api_keys_.reset();
+    my_reports_.reset();
     outbox_.reset();
     logic_.reset();
     blocklist_.reset();
@@ -74,6 +84,8 @@ class IntakeModule final : public modules::ServiceModule {
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<CasesClient> cases_;
   std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<ApiKeyStore> api_keys_;
+  std::unique_ptr<MyReports> my_reports_;
   std::unique_ptr<IntakeService> service_;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "libs/auth/caller.h"
 #include "libs/modules/service_module.h"
 
 namespace civic::intake {
@@ -22,6 +23,8 @@ struct IntakeConfig {
   int phone_reports_per_day = 20;
   int max_photos = 5;
   int64_t max_photo_bytes = 10 << 20;
+  // Keys of the bearer tokens intake accepts (admin RPCs; citizens' "my reports").
+  auth::AuthKeyFiles auth;
 
   template <typename V>
   void Visit(V& v) {
@@ -39,6 +42,7 @@ struct IntakeConfig {
     v("phone_reports_per_day", phone_reports_per_day, "rate limit per reporter phone (burst)");
     v("max_photos", max_photos, "photos accepted with one report");
     v("max_photo_bytes", max_photo_bytes, "largest photo accepted, in bytes");
+    auth.Visit(v);
   }
   absl::Status Validate() const;
 };

@@ -88,6 +88,9 @@ absl::Status Outbox::Forward(const std::string& outbox_key) {
   open.set_routing_rule(decision.rule());
   open.set_supports_report_id(stored.supports_report_id());
   open.set_operator_id(report.operator_id());
+  // The public view coarsens a private report and shows the report's photos otherwise.
+  open.set_private_location(report.private_location());
+  *open.mutable_photo_ids() = stored.photo_ids();
   if (logic_->IsEmergency(report)) open.set_priority(common::v1::PRIORITY_CRITICAL);
   CIVIC_ASSIGN_OR_RETURN(cases::v1::Case opened, cases_->OpenCase(open));
 

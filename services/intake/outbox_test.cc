@@ -93,3 +93,49 @@ TEST_CASE("the outbox thread forwards on its own and a report refused downstream
 
 }  // namespace
 }  // namespace civic::intake
+
+// ---- What the outbox tells cases for the public view.
+namespace civic::intake {
+namespace {
+
+TEST_CASE("the outbox forwards a report's privacy flag, photos and address to cases",
+          "[intake][outbox]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), IntakeKeyspaces()}));
+  auto catalog = std::move(*Catalog::Load(SharedData() / "categories.json"));
+  FakeClock clock;
+  auto blocklist = std::move(*Blocklist::Load(store.get(), &clock));
+  IntakeLogic logic(store.get(), catalog.get(), blocklist.get(), &clock, {});
+  FakeRouting routing;
+  FakeCases cases;
+  Outbox outbox(store.get(), &logic, &routing, &cases, {});
+
+  v1::SubmitReportRequest r;
+  r.set_category("environment.garbage");
+  (*r.mutable_attributes())["waste_type"] = "household";
+  r.set_description("Rác đổ trước cửa nhà tôi");
+  r.set_address("45 Nguyễn Đình Chiểu, phường 6, Quận 3");
+  r.mutable_location()->set_lat(10.78312);
+  r.mutable_location()->set_lon(106.69473);
+  r.set_private_location(true);
+  auto submitted = logic.Submit(r, {.client_id = "app"});
+  REQUIRE(submitted.ok());
+  REQUIRE(logic.Load(submitted->report_id())->request().private_location());
+  // The stored photo ids go along (set here directly: the photo store has tests of its own).
+  v1::StoredReport stored = *logic.Load(submitted->report_id());
+  stored.add_photo_ids("01PHOTOA");
+  stored.add_photo_ids("01PHOTOB");
+  storage::Batch batch(store.get());
+  batch.Put(kReportsCf, stored.report_id(), stored.SerializeAsString());
+  REQUIRE(store->Write(batch).ok());
+
+  REQUIRE(outbox.DrainOnce().ok());
+  const cases::v1::OpenCaseRequest& open = cases.requests.at(submitted->report_id());
+  REQUIRE(open.private_location());
+  REQUIRE(open.address() == "45 Nguyễn Đình Chiểu, phường 6, Quận 3");
+  REQUIRE(std::vector<std::string>(open.photo_ids().begin(), open.photo_ids().end()) ==
+          std::vector<std::string>{"01PHOTOA", "01PHOTOB"});
+}
+
+}  // namespace
+}  // namespace civic::intake

@@ -53,6 +53,16 @@ class GrpcCasesClient final : public CasesClient {
     return response;
   }
 
+  absl::StatusOr<cases::v1::Case> RateResolution(
+      const cases::v1::RateResolutionRequest& request) override {
+    grpc::ClientContext context;
+    rpc::SetTimeout(context, timeout_);
+    cases::v1::Case response;
+    grpc::Status status = stub_->RateResolution(&context, request, &response);
+    if (!status.ok()) return rpc::FromGrpcStatus(status);
+    return response;
+  }
+
  private:
   std::unique_ptr<cases::v1::CasesService::Stub> stub_;
   absl::Duration timeout_;

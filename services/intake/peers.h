@@ -28,6 +28,11 @@ class CasesClient {
   virtual absl::StatusOr<cases::v1::Case> OpenCase(const cases::v1::OpenCaseRequest& request) = 0;
   // NOT_FOUND until the case exists.
   virtual absl::StatusOr<cases::v1::Case> GetCaseByReport(const std::string& report_id) = 0;
+  // The reporter's rating of the case's resolution (cases' RateResolution); its errors
+  // as cases reports them (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT) or
+  // UNAVAILABLE / DEADLINE_EXCEEDED while cases is unreachable.
+  virtual absl::StatusOr<cases::v1::Case> RateResolution(
+      const cases::v1::RateResolutionRequest& request) = 0;
 };
 
 std::unique_ptr<RoutingClient> MakeRoutingClient(std::shared_ptr<grpc::Channel> channel,
