@@ -1,25 +1,56 @@
 #include "services/notify/module.h"
 
+#include "libs/core/status.h"
 #include "services/notify/notify_logic.h"
 #include "services/notify/notify_service.h"
+#include "services/notify/sign_in.h"
 
 namespace civic::notify {
+namespace {
+
+// What the service uses, kept alive by the module until it stops.
+struct NotifyState {
+  std::shared_ptr<MessageWatch> watch;  // live updates (WatchMessages)
+  std::shared_ptr<NotifyLogic> logic;
+  std::unique_ptr<SignIn> sign_in;
+};
+
+}  // namespace
 
 modules::ModuleSpec NotifyModuleSpec(const NotifyConfig& config, const modules::Context& context) {
   const int workers = config.workers;
+  std::vector<std::string> keyspaces = NotifyKeyspaces();
+  for (auto& k : SignInKeyspaces()) keyspaces.push_back(std::move(k));
   return cases::FeedServiceModuleSpec(
       {.name = "notify",
-       .keyspaces = NotifyKeyspaces(),
+       .keyspaces = std::move(keyspaces),
        .cursor_keyspace = kMetaCf,
-       .make = [workers](storage::Store* store, const Clock* clock, std::function<uint64_t()>)
+       .make = [workers, files = config.auth](storage::Store* store, const Clock* clock,
+                                              std::function<uint64_t()>)
            -> absl::StatusOr<cases::FeedServiceParts> {
-         auto logic = std::make_shared<NotifyLogic>(store, clock);
+         CIVIC_ASSIGN_OR_RETURN(auth::AuthKeys keys, auth::LoadAuthKeys(files));
+         auto state = std::make_shared<NotifyState>();
+         state->watch = std::make_shared<MessageWatch>();
+         state->logic = std::make_shared<NotifyLogic>(store, clock, state->watch.get());
+         state->sign_in = std::make_unique<SignIn>(
+             store, clock, SignInOptions{.token_secret = keys.citizen.hs256_secret});
+         auto service = std::make_unique<NotifyService>(
+             state->logic.get(), workers, state->sign_in.get(),
+             auth::Authorizer(std::move(keys), clock));
+         NotifyService* streams = service.get();  // lives until after close_streams
          return cases::FeedServiceParts{
-             .apply = [logic](const common::v1::CaseEvent& event,
-                              storage::Batch& batch) { return logic->Apply(event, batch); },
-             .service = std::make_unique<NotifyService>(logic.get(), workers),
+             .apply = [logic = state->logic](const common::v1::CaseEvent& event,
+                                             storage::Batch& batch) {
+               return logic->Apply(event, batch);
+             },
+             .service = std::move(service),
              .service_name = v1::NotifyService::service_full_name(),
-             .state = logic};
+             .state = state,
+             // Live updates: woken once the messages are written; closed at shutdown.
+             .committed = [watch = state->watch](uint64_t sequence) {
+               watch->Committed(sequence);
+             },
+             .close_streams = [streams] { streams->CloseStreams(); }};
        }},
       config, context);
 }

@@ -1,6 +1,11 @@
 #include "services/notify/notify_logic.h"
 
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
@@ -84,6 +89,13 @@ bool FillUpdate(const common::v1::CaseEvent& event, const std::string& code, v1:
         m.set_template_("case_reopened");
         what = en ? "was reopened after your rating" : "đã được mở lại theo đánh giá của bạn";
         break;
+      case common::v1::CASE_STATUS_MERGED:
+        // To the duplicate's reporter and followers, once: they now follow the master
+        // case (its events list them as followers), whose MERGED event tells nobody.
+        m.set_template_("case_merged");
+        what = en ? "was joined with another report of the same problem"
+                  : "đã được gộp với một phản ánh khác về cùng vấn đề";
+        break;
       default:
         return false;  // internal moves (transfers, triage) are not news to the citizen
     }
@@ -91,6 +103,12 @@ bool FillUpdate(const common::v1::CaseEvent& event, const std::string& code, v1:
   m.set_subject(en ? absl::StrCat("Report ", code, " ", what)
                    : absl::StrCat("Phản ánh ", code, " ", what));
   std::string body = m.subject() + ".";
+  if (m.template_() == "case_merged") {
+    absl::StrAppend(&body, en ? " The unit in charge handles them together, and you will "
+                                "receive that case's updates from now on."
+                              : " Đơn vị xử lý sẽ giải quyết chung, và từ nay bạn sẽ nhận "
+                                "được cập nhật của vụ việc đó.");
+  }
   if (!event.public_text().empty()) {
     absl::StrAppend(&body, "\n", en ? "Message from the unit: " : "Nội dung từ đơn vị: ",
                     event.public_text());
@@ -132,21 +150,33 @@ absl::Status NotifyLogic::Apply(const common::v1::CaseEvent& event,
       std::vector<std::string> codes = {event.tracking_code()};
       codes.insert(codes.end(), event.follower_tracking_codes().begin(),
                    event.follower_tracking_codes().end());
+      std::set<std::string> told;
       for (const auto& code : codes) {
+        if (!told.insert(code).second) continue;  // one message per citizen and event
         v1::Message update = m;
         update.set_tracking_code(code);
         update.set_language(event.language() == "en" ? "en" : "vi");
         if (!FillUpdate(event, code, update)) return absl::OkStatus();
         *update.mutable_created_at() = ToTimestamp(clock_->Now());
         batch.Put(kMessagesCf, Key(code, event.sequence()), update.SerializeAsString());
+        if (watch_ != nullptr) watch_->Stage(event.sequence(), code);
       }
       return absl::OkStatus();
     }
+    case common::v1::CASE_EVENT_TYPE_MERGED:
+      // The master gained followers: they were told by the duplicate's STATUS_CHANGED
+      // (to MERGED) just before, and the master's own reporter hears nothing new.
+    case common::v1::CASE_EVENT_TYPE_AT_RISK:
+    case common::v1::CASE_EVENT_TYPE_ESCALATED:
+      // Deadline warnings and escalations are internal to the units.
+    case common::v1::CASE_EVENT_TYPE_NOTE_ADDED:
+      return absl::OkStatus();
     default:
       return absl::OkStatus();  // notes and the like: nothing the citizen is told about
   }
   *m.mutable_created_at() = ToTimestamp(clock_->Now());
   batch.Put(kMessagesCf, Key(m.tracking_code(), event.sequence()), m.SerializeAsString());
+  if (watch_ != nullptr) watch_->Stage(event.sequence(), m.tracking_code());
   return absl::OkStatus();
 }
 
@@ -169,6 +199,40 @@ absl::StatusOr<std::vector<v1::Message>> NotifyLogic::List(
                                      }));
   CIVIC_RETURN_IF_ERROR(parse);
   return out;
+}
+
+// ---- Live updates (WatchMessages).
+
+absl::StatusOr<std::vector<v1::Message>> NotifyLogic::ListAfter(
+    const std::string& normalized_code, uint64_t after_sequence, size_t limit) const {
+  std::vector<v1::Message> out;
+  if (normalized_code.empty() || limit == 0 || after_sequence == UINT64_MAX) return out;
+  absl::Status parse = absl::OkStatus();
+  CIVIC_RETURN_IF_ERROR(store_->Scan(
+      kMessagesCf, absl::StrCat(normalized_code, "\x1f"), Key(normalized_code, after_sequence + 1),
+      [&](absl::string_view, absl::string_view value) {
+        v1::Message m;
+        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse = absl::DataLossError("unreadable message");
+          return false;
+        }
+        out.push_back(std::move(m));
+        return out.size() < limit;
+      }));
+  CIVIC_RETURN_IF_ERROR(parse);
+  return out;
+}
+
+std::optional<uint64_t> MessageCursor(absl::string_view message_id) {
+  if (message_id.empty()) return 0;
+  uint64_t sequence = 0;
+  absl::string_view digits = message_id;
+  if (!absl::ConsumePrefix(&digits, "msg-") || digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      !absl::SimpleAtoi(digits, &sequence)) {
+    return std::nullopt;
+  }
+  return sequence;
 }
 
 }  // namespace civic::notify

@@ -3,14 +3,17 @@
 // in-app inbox shows.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "civic/common/v1/events.pb.h"
 #include "civic/notify/v1/notify.pb.h"
 #include "libs/core/clock.h"
 #include "libs/storage/store.h"
+#include "services/notify/message_watch.h"
 
 namespace civic::notify {
 
@@ -20,7 +23,10 @@ std::vector<std::string> NotifyKeyspaces();
 
 class NotifyLogic {
  public:
-  NotifyLogic(storage::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+  // `watch`, when set, is told of every message Apply adds (see message_watch.h); it
+  // must outlive the logic.
+  NotifyLogic(storage::Store* store, const Clock* clock, MessageWatch* watch = nullptr)
+      : store_(store), clock_(clock), watch_(watch) {}
 
   // Adds to `batch` the messages `event` calls for (none for events citizens are not
   // told about). The message id derives from the event's sequence, so applying an event
@@ -30,9 +36,24 @@ class NotifyLogic {
   // The citizen's messages for a tracking code, oldest first.
   absl::StatusOr<std::vector<v1::Message>> List(const std::string& tracking_code) const;
 
+  // ---- Live updates (WatchMessages).
+  // Up to `limit` of a normalised tracking code's messages made by events after
+  // `after_sequence`, oldest first.
+  absl::StatusOr<std::vector<v1::Message>> ListAfter(const std::string& normalized_code,
+                                                     uint64_t after_sequence,
+                                                     size_t limit) const;
+  // The watch Apply tells of new messages; null when none.
+  MessageWatch* watch() const { return watch_; }
+
  private:
   storage::Store* store_;
   const Clock* clock_;
+  MessageWatch* watch_;
 };
+
+// The event sequence a message id stands for ("msg-42" -> 42): message ids order as
+// these numbers do, not as text. 0 for "" (before every message); nullopt for anything
+// that is not a message id.
+std::optional<uint64_t> MessageCursor(absl::string_view message_id);
 
 }  // namespace civic::notify

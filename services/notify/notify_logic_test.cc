@@ -127,5 +127,99 @@ TEST_CASE("a rating that reopens the case is confirmed to the citizen, others ar
   REQUIRE(messages->at(0).subject() == "Report " + code + " was reopened after your rating");
 }
 
+TEST_CASE("a merged duplicate's reporter and followers are told once, then hear of the "
+          "master's updates",
+          "[notify][merge]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  const std::string master = NewTrackingCode("PA", clock.Now());
+  const std::string dup = NewTrackingCode("PA", clock.Now());
+  const std::string dup_follower = NewTrackingCode("PA", clock.Now());
+
+  // As cases writes a merge: the duplicate's STATUS_CHANGED to MERGED, then the
+  // master's MERGED event listing the new followers.
+  common::v1::CaseEvent closed = Opened(40, dup, "en");
+  closed.set_case_id("case-dup");
+  closed.set_type(common::v1::CASE_EVENT_TYPE_STATUS_CHANGED);
+  closed.set_from_status(common::v1::CASE_STATUS_NEW);
+  closed.set_to_status(common::v1::CASE_STATUS_MERGED);
+  closed.set_merged_into_case_id("case-1");
+  closed.add_follower_tracking_codes(dup_follower);
+  closed.add_follower_tracking_codes(dup_follower);  // listed twice: still one message
+  common::v1::CaseEvent joined = Opened(41, master, "vi");
+  joined.set_type(common::v1::CASE_EVENT_TYPE_MERGED);
+  joined.set_merged_case_id("case-dup");
+  joined.add_follower_tracking_codes(dup);
+  joined.add_follower_tracking_codes(dup_follower);
+  storage::Batch batch(store.get());
+  REQUIRE(logic.Apply(closed, batch).ok());
+  REQUIRE(logic.Apply(joined, batch).ok());
+  REQUIRE(store->Write(batch).ok());
+
+  REQUIRE(logic.List(master)->empty());
+  for (const auto& code : {dup, dup_follower}) {
+    auto messages = logic.List(code);
+    REQUIRE(messages->size() == 1);
+    REQUIRE(messages->at(0).template_() == "case_merged");
+    REQUIRE(messages->at(0).case_id() == "case-dup");
+    REQUIRE(messages->at(0).subject() ==
+            "Report " + code + " was joined with another report of the same problem");
+    REQUIRE(messages->at(0).body().find("receive that case's updates") != std::string::npos);
+  }
+  common::v1::CaseEvent vi = closed;
+  vi.set_sequence(39);
+  vi.set_language("vi");
+  vi.clear_follower_tracking_codes();
+  const std::string vi_code = NewTrackingCode("PA", clock.Now());
+  vi.set_tracking_code(vi_code);  // a reporter writing in Vietnamese
+  storage::Batch vi_batch(store.get());
+  REQUIRE(logic.Apply(vi, vi_batch).ok());
+  REQUIRE(store->Write(vi_batch).ok());
+  REQUIRE(logic.List(vi_code)->at(0).subject() ==
+          "Phản ánh " + vi_code + " đã được gộp với một phản ánh khác về cùng vấn đề");
+
+  // The master is resolved: its reporter and the merged reporters hear of it.
+  common::v1::CaseEvent resolved = Opened(42, master, "vi");
+  resolved.set_type(common::v1::CASE_EVENT_TYPE_STATUS_CHANGED);
+  resolved.set_from_status(common::v1::CASE_STATUS_IN_PROGRESS);
+  resolved.set_to_status(common::v1::CASE_STATUS_RESOLVED);
+  resolved.set_public_text("Đã vá ổ gà");
+  resolved.add_follower_tracking_codes(dup);
+  resolved.add_follower_tracking_codes(dup_follower);
+  storage::Batch later(store.get());
+  REQUIRE(logic.Apply(resolved, later).ok());
+  REQUIRE(store->Write(later).ok());
+  for (const auto& code : {master, dup, dup_follower}) {
+    auto messages = logic.List(code);
+    REQUIRE(messages->back().template_() == "case_resolved");
+    REQUIRE(messages->back().case_id() == "case-1");
+    REQUIRE(messages->back().body().find("Đã vá ổ gà") != std::string::npos);
+  }
+  REQUIRE(logic.List(master)->size() == 1);
+  REQUIRE(logic.List(dup)->size() == 2);
+  REQUIRE(logic.List(dup_follower)->size() == 2);
+}
+
+TEST_CASE("deadline warnings and escalations are internal: citizens are told nothing",
+          "[notify]") {
+  storage::TestDir dir;
+  auto store = std::move(*storage::Store::Open({dir.path(), NotifyKeyspaces()}));
+  FakeClock clock;
+  NotifyLogic logic(store.get(), &clock);
+  const std::string code = NewTrackingCode("PA", clock.Now());
+  common::v1::CaseEvent at_risk = Opened(50, code, "vi");
+  at_risk.set_type(common::v1::CASE_EVENT_TYPE_AT_RISK);
+  at_risk.add_follower_tracking_codes(NewTrackingCode("PA", clock.Now()));
+  common::v1::CaseEvent escalated = Opened(51, code, "vi");
+  escalated.set_type(common::v1::CASE_EVENT_TYPE_ESCALATED);
+  escalated.set_escalated_to_unit_id("hcm.people_committee");
+  storage::Batch batch(store.get());
+  REQUIRE(logic.Apply(at_risk, batch).ok());
+  REQUIRE(logic.Apply(escalated, batch).ok());
+  REQUIRE(batch.empty());
+}
+
 }  // namespace
 }  // namespace civic::notify

@@ -1,9 +1,19 @@
 #include "services/notify/notify_service.h"
 
+#include <deque>
+#include <vector>
+
+#include "libs/core/ids.h"
 #include "libs/core/status.h"
+#include "libs/rpc/status.h"
 #include "libs/rpc/unary.h"
 
 namespace civic::notify {
+namespace {
+
+absl::Status NoSignIn() { return absl::UnavailableError("citizen sign-in is not set up"); }
+
+}  // namespace
 
 grpc::ServerUnaryReactor* NotifyService::ListMessages(grpc::CallbackServerContext* context,
                                                       const v1::ListMessagesRequest* request,
@@ -14,6 +24,222 @@ grpc::ServerUnaryReactor* NotifyService::ListMessages(grpc::CallbackServerContex
     for (auto& m : messages) *response->add_messages() = std::move(m);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* NotifyService::SendSignInCode(
+    grpc::CallbackServerContext* context, const v1::SendSignInCodeRequest* request,
+    v1::SendSignInCodeResponse* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    if (sign_in_ == nullptr) return NoSignIn();
+    CIVIC_ASSIGN_OR_RETURN(*response, sign_in_->SendCode(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* NotifyService::VerifySignInCode(
+    grpc::CallbackServerContext* context, const v1::VerifySignInCodeRequest* request,
+    v1::CitizenToken* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response]() -> absl::Status {
+    if (sign_in_ == nullptr) return NoSignIn();
+    CIVIC_ASSIGN_OR_RETURN(*response, sign_in_->Verify(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* NotifyService::ListOutgoingSms(
+    grpc::CallbackServerContext* context, const v1::ListOutgoingSmsRequest* request,
+    v1::ListOutgoingSmsResponse* response) {
+  return rpc::RunUnary(
+      context, pool_,
+      [this, request, response,
+       allowed = authorizer_.Require(*context, {kSmsSenderRole}, "the SMS outbox")]()
+          -> absl::Status {
+        CIVIC_RETURN_IF_ERROR(allowed);
+        if (sign_in_ == nullptr) return NoSignIn();
+        CIVIC_ASSIGN_OR_RETURN(*response, sign_in_->ListOutgoing(*request));
+        return absl::OkStatus();
+      });
+}
+
+// ---- Live updates (WatchMessages).
+
+class WatchStream;
+
+// Outlives its stream for as long as anyone (a pending wake-up, CloseStreams) holds it;
+// `stream` is null once the stream is gone.
+struct WatchHandle {
+  std::recursive_mutex mu;
+  WatchStream* stream = nullptr;
+};
+
+// One WatchMessages call. Reads the code's messages after its cursor a page at a time
+// and writes them one by one; when caught up, waits on the MessageWatch, which wakes it
+// once notify has written the next message for the code. All state is guarded by the
+// handle's mutex (recursive: gRPC may run a reaction inline from StartWrite or Finish,
+// and a wake-up may come at once).
+class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
+ public:
+  WatchStream(NotifyService* owner, const NotifyLogic* logic, std::string code, uint64_t after)
+      : owner_(owner),
+        logic_(logic),
+        code_(std::move(code)),
+        cursor_(after),
+        handle_(std::make_shared<WatchHandle>()) {
+    handle_->stream = this;
+  }
+
+  // Requires handle()->mu. The initial metadata goes out at once, before any message
+  // exists: the gateway answers its HTTP client when it arrives.
+  void Begin() {
+    StartSendInitialMetadata();
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(handle_->mu);
+    writing_ = false;
+    if (!ok) {
+      FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+      return;
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(handle_->mu);
+    FinishOnce(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard lock(handle_->mu);
+      handle_->stream = nullptr;  // a wake-up still on its way becomes a no-op
+      if (ticket_ != 0) logic_->watch()->Cancel(ticket_);
+    }
+    owner_->Forget(handle_);
+    delete this;
+  }
+
+  // Requires handle()->mu.
+  void CloseLocked() {
+    FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "notify is shutting down"));
+  }
+
+  // Requires handle()->mu: the watch has woken this stream (and forgotten its ticket).
+  void Wake() {
+    ticket_ = 0;
+    Pump();
+  }
+
+  const std::shared_ptr<WatchHandle>& handle() const { return handle_; }
+
+ private:
+  // Messages read from the store at once; the rest wait for the next read.
+  static constexpr size_t kPage = 64;
+
+  // Requires handle_->mu.
+  void Pump() {
+    if (finished_ || writing_ || ticket_ != 0) return;
+    MessageWatch* watch = logic_->watch();
+    while (pending_.empty()) {
+      // The version is taken before the read: a message published after it makes Wait
+      // refuse, and the loop reads again, so nothing falls between the read and the wait.
+      const uint64_t seen = watch->version();
+      absl::StatusOr<std::vector<v1::Message>> page = logic_->ListAfter(code_, cursor_, kPage);
+      if (!page.ok()) {
+        FinishOnce(rpc::ToGrpcStatus(page.status()));
+        return;
+      }
+      for (auto& m : *page) pending_.push_back(std::move(m));
+      if (!pending_.empty()) break;
+      std::shared_ptr<WatchHandle> handle = handle_;
+      ticket_ = watch->Wait(code_, seen, [handle] {
+        std::lock_guard lock(handle->mu);
+        if (handle->stream != nullptr) handle->stream->Wake();
+      });
+      if (ticket_ != 0) return;  // caught up: the watch wakes us
+    }
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    cursor_ = current_.event_sequence();
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  void FinishOnce(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  NotifyService* const owner_;
+  const NotifyLogic* const logic_;
+  const std::string code_;  // normalised
+  uint64_t cursor_;         // event sequence of the last message written (or skipped)
+  std::shared_ptr<WatchHandle> handle_;
+  std::deque<v1::Message> pending_;
+  v1::Message current_;
+  uint64_t ticket_ = 0;  // the watch's, while waiting
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+namespace {
+// A stream refused before it starts (a malformed request).
+class RefusedWatch final : public grpc::ServerWriteReactor<v1::Message> {
+ public:
+  explicit RefusedWatch(const absl::Status& status) { Finish(rpc::ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+}  // namespace
+
+NotifyService::~NotifyService() { CloseStreams(); }
+
+grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMessages(
+    grpc::CallbackServerContext*, const v1::WatchMessagesRequest* request) {
+  // Codes are normalised as ListMessages does ("pa-2611-k7q3m-9x" is PA-2611-K7Q3M-9X).
+  const std::string code = NormalizeTrackingCode(request->tracking_code());
+  const std::optional<uint64_t> after = MessageCursor(request->after_message_id());
+  FieldErrors errors;
+  if (code.empty()) errors.Add("tracking_code", "not a tracking code");
+  if (!after) errors.Add("after_message_id", "not a message id (as in message_id: \"msg-42\")");
+  if (!errors.empty()) return new RefusedWatch(errors.ToStatus("notify.civicdesk"));
+  if (logic_->watch() == nullptr) {
+    return new RefusedWatch(absl::FailedPreconditionError("live updates are not set up"));
+  }
+  auto* stream = new WatchStream(this, logic_, code, *after);
+  std::shared_ptr<WatchHandle> handle = stream->handle();
+  bool closing;
+  {
+    std::lock_guard lock(streams_mu_);
+    closing = closing_;
+    if (!closing) streams_.insert(handle);
+  }
+  std::lock_guard lock(handle->mu);
+  if (closing) {
+    stream->CloseLocked();
+  } else {
+    stream->Begin();
+  }
+  return stream;
+}
+
+void NotifyService::CloseStreams() {
+  std::vector<std::shared_ptr<WatchHandle>> open;
+  {
+    std::lock_guard lock(streams_mu_);
+    closing_ = true;
+    open.assign(streams_.begin(), streams_.end());
+  }
+  for (const auto& handle : open) {
+    std::lock_guard lock(handle->mu);
+    if (handle->stream != nullptr) handle->stream->CloseLocked();
+  }
+}
+
+void NotifyService::Forget(const std::shared_ptr<WatchHandle>& handle) {
+  std::lock_guard lock(streams_mu_);
+  streams_.erase(handle);
 }
 
 }  // namespace civic::notify
