@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -33,14 +34,19 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/config/config.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "services/gateway/auth.h"
+#include "services/gateway/edge.h"
 #include "services/gateway/http_rules.h"
+#include "services/gateway/openapi.h"
 #include "services/gateway/problem.h"
+#include "services/gateway/sse.h"
 
 namespace civic::gateway {
 namespace {
@@ -68,6 +74,25 @@ absl::Status GatewayConfig::Validate() const {
   CIVIC_RETURN_IF_ERROR(config::ValidateHostPort(notify_address, "gateway.notify_address"));
   CIVIC_RETURN_IF_ERROR(
       config::ValidateHostPort(analytics_address, "gateway.analytics_address"));
+  CIVIC_RETURN_IF_ERROR(ValidateAuthConfig(*this));  // auth.h
+  CIVIC_RETURN_IF_ERROR(ValidateEdgeConfig(*this));  // edge.h
+  // ---- Open311.
+  if (open311_jurisdiction_ids.empty() ||
+      std::any_of(open311_jurisdiction_ids.begin(), open311_jurisdiction_ids.end(),
+                  [](const std::string& id) { return id.empty(); })) {
+    return absl::InvalidArgumentError(
+        "config gateway.open311_jurisdiction_ids: must list at least one non-empty id");
+  }
+  if (!open311_public_url.empty()) {
+    absl::string_view rest = open311_public_url;
+    const bool scheme =
+        absl::ConsumePrefix(&rest, "https://") || absl::ConsumePrefix(&rest, "http://");
+    absl::ConsumeSuffix(&rest, "/");
+    if (!scheme || rest.empty() || rest.find_first_of("/?#") != absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          "config gateway.open311_public_url: must be http(s)://host[:port], without a path");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -82,6 +107,8 @@ using tcp = net::ip::tcp;
 // A connection may sit idle (or trickle a request) this long before it is closed.
 constexpr auto kReadTimeout = std::chrono::seconds(60);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// A report's photos may take a slow phone connection minutes to upload (edge.h).
+constexpr auto kUploadReadTimeout = std::chrono::minutes(5);
 // How long Stop() lets requests in flight finish before cancelling their calls.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 constexpr auto kCancelGrace = std::chrono::milliseconds(500);
@@ -166,9 +193,10 @@ class Session;
 
 class GatewayImpl {
  public:
-  GatewayImpl(GatewayConfig config, Backends backends)
+  GatewayImpl(GatewayConfig config, Backends backends, ApiKeyChecker open311_api_keys)
       : config_(std::move(config)),
         backends_(std::move(backends)),
+        open311_api_keys_(std::move(open311_api_keys)),
         ioc_(std::max(1, config_.threads)),
         acceptor_(net::make_strand(ioc_)) {}
   ~GatewayImpl() { Stop(); }
@@ -180,15 +208,28 @@ class GatewayImpl {
   // For sessions.
   const GatewayConfig& config() const { return config_; }
   const RouteTable& routes() const { return routes_; }
+  // API keys and bearer tokens (auth.h); set up by Start.
+  GatewayAuth& auth() const { return *auth_; }
+  // Rate limits, CORS and body limits (edge.h); set up by Start.
+  EdgePolicy& edge() const { return *edge_; }
+  // Open311 GeoReport v2; set up by Start.
+  const open311::Open311Handler& open311() const { return *open311_; }
+  // The OpenAPI document of routes(), rendered once at Start.
+  const std::string& openapi_json() const { return openapi_json_; }
   grpc::GenericStub* StubFor(const std::string& service) const {
     auto it = stubs_.find(service);
     return it == stubs_.end() ? nullptr : it->second.get();
   }
   bool stopping() const { return stopping_.load(); }
   // Health answers 503 from here on, so load balancers move away before Stop().
-  void BeginDrain() { draining_ = true; }
+  void BeginDrain() {
+    draining_ = true;
+    event_streams_.CloseAll();  // event streams end now, so clients reconnect elsewhere
+  }
   bool draining() const { return draining_.load(); }
   CallTracker& calls() { return calls_; }
+  // Open text/event-stream responses (sse.h).
+  EventStreams& event_streams() { return event_streams_; }
   void Unregister(Session* session) {
     std::lock_guard lock(sessions_mu_);
     sessions_.erase(session);
@@ -203,9 +244,15 @@ class GatewayImpl {
   // in it when it is destroyed find it alive.
   const GatewayConfig config_;
   const Backends backends_;
+  ApiKeyChecker open311_api_keys_;  // from the constructor, or loaded by Start
+  std::unique_ptr<open311::Open311Handler> open311_;
   RouteTable routes_;
+  std::unique_ptr<GatewayAuth> auth_;
+  std::unique_ptr<EdgePolicy> edge_;
+  std::string openapi_json_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>> stubs_;
   CallTracker calls_;
+  EventStreams event_streams_;  // sse.h
   std::mutex sessions_mu_;
   std::condition_variable sessions_cv_;
   std::map<Session*, std::weak_ptr<Session>> sessions_;
@@ -225,7 +272,7 @@ namespace {
 
 // One HTTP connection. Serves one request at a time (pipelined requests wait in the
 // buffer); keeps itself alive through the handlers it has pending.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public open311::Backend {
  public:
   Session(tcp::socket socket, GatewayImpl* gateway)
       : stream_(std::move(socket)), executor_(stream_.get_executor()), gateway_(gateway) {}
@@ -252,6 +299,11 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string route = "-";
     std::string request_id;
     std::string device_id;  // X-Device-Id, when well-formed
+    std::optional<AuthOutcome> auth;  // once decided (auth.h)
+    // The edge (edge.h).
+    std::string origin;           // the Origin header, for CORS
+    bool client_limited = false;  // the address and device budgets have been charged
+    bool upload = false;          // a multipart upload: read with more patience
     unsigned version = 11;
     bool keep_alive = false;
   };
@@ -260,7 +312,7 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = false;
     if (gateway_->stopping()) return Close();
     parser_.emplace();
-    parser_->body_limit(static_cast<std::uint64_t>(gateway_->config().max_body_bytes));
+    parser_->body_limit(static_cast<std::uint64_t>(gateway_->edge().header_body_limit()));
     stream_.expires_after(kReadTimeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -269,6 +321,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
     Begin();
+    if (RefusedAtHeader()) return;  // body limits (edge.h)
     // Clients that wait for "100 Continue" before sending a body (curl does above 1 KiB).
     if (absl::EqualsIgnoreCase(Sv(parser_->get()[http::field::expect]), "100-continue")) {
       continue_.emplace(http::status::continue_, parser_->get().version());
@@ -284,7 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(kReadTimeout);
+    stream_.expires_after(exchange_.upload ? kUploadReadTimeout : kReadTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -301,10 +354,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {
       if (!busy_) Begin();
       exchange_.keep_alive = false;  // the rest of the body is still on the wire
-      return SendProblem(MakeProblem(
-          413, "body-too-large",
-          absl::StrCat("the body exceeds ", gateway_->config().max_body_bytes, " bytes"),
-          exchange_.path, exchange_.request_id));
+      return SendProblem(BodyTooLarge());
     }
     if (http_error && ec != http::error::end_of_stream && ec != http::error::partial_message) {
       if (!busy_) Begin();
@@ -333,6 +383,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (const absl::string_view device = Sv(req["X-Device-Id"]); IsSaneRequestId(device)) {
       exchange_.device_id = std::string(device);
     }
+    exchange_.origin = std::string(Sv(req[http::field::origin]));  // CORS (edge.h)
   }
 
   void Dispatch() {
@@ -350,6 +401,21 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return SendText(http::status::ok, "ok\n");
     }
+    // Served while draining too: it describes the gateway, not a backend.
+    if (path == "/openapi.json") {
+      exchange_.route = "/openapi.json";
+      if (request_.method() != http::verb::get) return SendMethodNotAllowed({"GET"});
+      http::response<http::string_body> res{http::status::ok, exchange_.version};
+      res.set(http::field::content_type, kJsonContentType);
+      res.body() = gateway_->openapi_json();
+      return Send(std::move(res));
+    }
+
+    // The edge (edge.h): CORS preflights, then the client address's and device's budgets.
+    if (AnsweredAtEdge(path)) return;
+
+    // Open311 GeoReport v2 has its own formats and errors (open311.h).
+    if (open311::IsOpen311Path(path)) return ServeOpen311();
 
     RouteMatch match = gateway_->routes().Match(Sv(request_.method_string()), path);
     if (match.route == nullptr) {
@@ -360,9 +426,32 @@ class Session : public std::enable_shared_from_this<Session> {
     const Route& route = *match.route;
     exchange_.route = route.path.text;
 
+    // Authentication (auth.h). When intake must check the API key, the decision arrives
+    // later on this strand and the request is dispatched again from the top.
+    if (!exchange_.auth) {
+      std::optional<AuthOutcome> decided = gateway_->auth().Authenticate(
+          request_, path, executor_, [self = shared_from_this()](AuthOutcome outcome) {
+            self->exchange_.auth = std::move(outcome);
+            self->Dispatch();
+          });
+      if (!decided) return;
+      exchange_.auth = std::move(decided);
+    }
+    if (!exchange_.auth->status.ok()) {
+      return SendProblem(exchange_.auth->ToProblem(exchange_.path, exchange_.request_id));
+    }
+    // The verified app's own budget (edge.h).
+    if (std::optional<Problem> limited = gateway_->edge().LimitApp(
+            exchange_.auth->metadata, exchange_.path, exchange_.request_id)) {
+      return SendProblem(*std::move(limited));
+    }
+
     // A body only means something for rules that take one.
     const absl::string_view body = route.body.empty() ? absl::string_view() : Sv(request_.body());
-    if (!body.empty() && !IsJsonContentType(Sv(request_[http::field::content_type]))) {
+    // A report may come with its photos as multipart/form-data (edge.h).
+    const absl::string_view content_type = Sv(request_[http::field::content_type]);
+    const bool upload = !body.empty() && IsUpload(route, content_type);
+    if (!upload && !body.empty() && !IsJsonContentType(content_type)) {
       return SendProblem(MakeProblem(415, "unsupported-media-type",
                                      "send the body as application/json", exchange_.path,
                                      exchange_.request_id));
@@ -377,12 +466,69 @@ class Session : public std::enable_shared_from_this<Session> {
       timeout_ms = std::min(timeout_ms, kMaxTimeoutMs);
     }
     absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
-        BuildRequest(match, query, body);
+        upload ? BuildUploadRequest(match, query, content_type, body)
+               : BuildRequest(match, query, body);
     if (!message.ok()) {
       return SendProblem(
           ProblemFromStatus(message.status(), exchange_.path, exchange_.request_id));
     }
+    if (upload) std::string().swap(request_.body());  // edge.h: the photos are in *message now
+    // A server-streaming method answers with an event stream, without deadline (sse.h).
+    if (route.method->server_streaming()) return ServeEvents(route, **message);
     CallBackend(route, **message, timeout_ms);
+  }
+
+  // ---- Event streams (sse.h). The connection belongs to the stream until its `done`;
+  // then the session carries on as after any response.
+  void ServeEvents(const Route& route, google::protobuf::Message& message) {
+    if (gateway_->stopping() || gateway_->draining()) return SendShuttingDown();
+    // The resume cursor an EventSource sends when it reconnects wins over the query.
+    ApplyLastEventId(Sv(request_["Last-Event-ID"]), &message);
+    EventStreamOptions options;
+    options.stub = gateway_->StubFor(route.service);
+    options.rpc_path = &route.rpc_path;
+    options.output = route.method->output_type();
+    options.metadata.emplace_back("x-request-id", exchange_.request_id);
+    if (!exchange_.device_id.empty()) {
+      options.metadata.emplace_back("x-civic-device-id", exchange_.device_id);
+    }
+    if (exchange_.auth) {  // the verified identity (auth.h)
+      for (const auto& entry : exchange_.auth->metadata) options.metadata.push_back(entry);
+    }
+    options.version = exchange_.version;
+    options.keep_alive = exchange_.keep_alive;
+    options.request_id = exchange_.request_id;
+    options.instance = exchange_.path;
+    options.headers = gateway_->edge().CorsHeaders(exchange_.origin);  // edge.h
+    // Both callbacks run on this strand while the stream holds this session alive.
+    ServeEventStream(
+        stream_, buffer_, executor_, gateway_->event_streams(), std::move(options), message,
+        shared_from_this(), [this] { OnEventsOpened(); },
+        [this](const EventStreamResult& result) { OnEventsDone(result); });
+  }
+
+  void OnEventsOpened() {
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - exchange_.start)
+                          .count();
+    CIVIC_LOG_INFO("http {} {} 200 {:.1f}ms id={} (event stream)", exchange_.method,
+                   exchange_.route, ms, exchange_.request_id);
+    RecordRequest(exchange_.method, exchange_.route, 200, ms / 1000);
+  }
+
+  void OnEventsDone(const EventStreamResult& result) {
+    if (!result.started) {  // refused by the backend: answered as a unary call would be
+      if (result.client_gone) return Close();
+      const grpc::StatusCode code = result.status.error_code();
+      if ((code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::UNAVAILABLE) &&
+          (gateway_->stopping() || gateway_->draining())) {
+        return SendShuttingDown();
+      }
+      return SendProblem(
+          ProblemFromGrpcStatus(result.status, exchange_.path, exchange_.request_id));
+    }
+    if (result.reusable && !gateway_->stopping()) return ReadHeader();
+    Close();
   }
 
   void CallBackend(const Route& route, const google::protobuf::Message& message,
@@ -393,6 +539,11 @@ class Session : public std::enable_shared_from_this<Session> {
     call->context.AddMetadata("x-request-id", exchange_.request_id);
     if (!exchange_.device_id.empty()) {
       call->context.AddMetadata("x-civic-device-id", exchange_.device_id);
+    }
+    if (exchange_.auth) {  // the verified identity (auth.h)
+      for (const auto& [key, value] : exchange_.auth->metadata) {
+        call->context.AddMetadata(key, value);
+      }
     }
     bool own_buffer = false;
     grpc::GenericStub* stub = gateway_->StubFor(route.service);
@@ -438,6 +589,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return SendProblem(MakeProblem(502, "bad-gateway", "the backend's answer is unreadable",
                                      exchange_.path, exchange_.request_id));
     }
+    // Photos leave as images, not JSON (edge.h).
+    if (std::optional<absl::StatusOr<RawAnswer>> raw = RawAnswerOf(*response)) {
+      return SendRaw(std::move(*raw));
+    }
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
     options.always_print_primitive_fields = false;
@@ -449,6 +604,178 @@ class Session : public std::enable_shared_from_this<Session> {
     http::response<http::string_body> res{http::status::ok, exchange_.version};
     res.set(http::field::content_type, kJsonContentType);
     res.body() = std::move(json);
+    Send(std::move(res));
+  }
+
+  // ---- Open311 (open311.h). The handler strings its backend calls together through
+  // the open311::Backend interface below, whose completions and timers run on this
+  // session's strand, like CallBackend's.
+  void ServeOpen311() {
+    open311::HttpRequest request;
+    request.method = exchange_.method;
+    request.target = std::string(Sv(request_.target()));
+    request.body = std::move(request_.body());
+    request.content_type = std::string(Sv(request_[http::field::content_type]));
+    request.accept_language = std::string(Sv(request_[http::field::accept_language]));
+    request.host = std::string(Sv(request_[http::field::host]));
+    exchange_.route = std::string(open311::kBasePath);
+    gateway_->open311().Serve(request, *this,
+                              [self = shared_from_this()](open311::Response response) {
+                                self->SendOpen311(std::move(response));
+                              });
+  }
+
+  void SendOpen311(open311::Response response) {
+    exchange_.route = std::move(response.route);
+    http::response<http::string_body> res{static_cast<http::status>(response.http_status),
+                                          exchange_.version};
+    res.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res.set(name, value);
+    res.body() = std::move(response.body);
+    Send(std::move(res));
+  }
+
+  void Call(const std::string& service, const std::string& rpc_path,
+            const google::protobuf::Message& message,
+            std::shared_ptr<google::protobuf::Message> response, Metadata metadata,
+            std::function<void(const grpc::Status&)> done) override {
+    // Failures before the call still answer asynchronously, as the interface promises.
+    auto fail = [&](grpc::StatusCode code, const char* why) {
+      net::post(executor_, [self = shared_from_this(), done = std::move(done),
+                            status = grpc::Status(code, why)] { done(status); });
+    };
+    auto call = std::make_shared<BackendCall>();
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(gateway_->config().default_timeout_ms));
+    call->context.AddMetadata("x-request-id", exchange_.request_id);
+    bool device = false;
+    for (const auto& [key, value] : metadata) {
+      device = device || key == "x-civic-device-id";
+      call->context.AddMetadata(key, value);
+    }
+    if (!device && !exchange_.device_id.empty()) {
+      call->context.AddMetadata("x-civic-device-id", exchange_.device_id);
+    }
+    bool own_buffer = false;
+    grpc::GenericStub* stub = gateway_->StubFor(service);
+    if (stub == nullptr ||
+        !grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+             message, &call->request, &own_buffer)
+             .ok()) {
+      return fail(grpc::StatusCode::INTERNAL, "cannot forward the request");
+    }
+    if (!gateway_->calls().Begin(call)) {
+      return fail(grpc::StatusCode::UNAVAILABLE, "the gateway is shutting down");
+    }
+    stub->UnaryCall(
+        &call->context, rpc_path, grpc::StubOptions(), &call->request, &call->response,
+        [self = shared_from_this(), call, response = std::move(response),
+         done = std::move(done)](grpc::Status status) mutable {
+          CallTracker& calls = self->gateway_->calls();
+          calls.Forget(call.get());
+          const net::any_io_executor executor = self->executor_;
+          net::post(executor, [self = std::move(self), call = std::move(call),
+                               response = std::move(response), done = std::move(done),
+                               status = std::move(status)]() mutable {
+            if (status.ok() && !grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
+                                    &call->response, response.get())
+                                    .ok()) {
+              status = grpc::Status(grpc::StatusCode::INTERNAL, "unreadable backend answer");
+            }
+            done(status);
+          });
+          calls.Done();
+        });
+  }
+
+  void After(absl::Duration delay, std::function<void()> fn) override {
+    auto timer = std::make_shared<net::steady_timer>(executor_, absl::ToChronoNanoseconds(delay));
+    timer->async_wait([self = shared_from_this(), timer, fn = std::move(fn)](beast::error_code) {
+      fn();
+    });
+  }
+
+  // ---- The edge (edge.h).
+
+  // Answers OPTIONS on a served path (a CORS preflight when the Origin is allowed), and
+  // charges the client address's and device's budgets once per request (Dispatch runs
+  // again after an API key check). True when the request has been answered.
+  bool AnsweredAtEdge(absl::string_view path) {
+    EdgePolicy& edge = gateway_->edge();
+    if (request_.method() == http::verb::options) {
+      std::vector<std::string> methods;
+      if (open311::IsOpen311Path(path)) {
+        exchange_.route = std::string(open311::kBasePath);
+        methods = {"GET", "POST"};
+      } else {
+        methods = gateway_->routes().Match("OPTIONS", path).allowed_methods;
+        if (!methods.empty()) {
+          const RouteMatch any = gateway_->routes().Match(methods.front(), path);
+          if (any.route != nullptr) exchange_.route = any.route->path.text;
+        }
+      }
+      if (!methods.empty()) {
+        http::response<http::string_body> res{http::status::no_content, exchange_.version};
+        for (const auto& [name, value] : edge.PreflightHeaders(exchange_.origin, methods)) {
+          res.set(name, value);
+        }
+        Send(std::move(res));
+        return true;
+      }
+    }
+    if (exchange_.client_limited) return false;
+    exchange_.client_limited = true;
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    std::vector<absl::string_view> forwarded;
+    for (auto [it, end] = request_.equal_range("X-Forwarded-For"); it != end; ++it) {
+      forwarded.push_back(Sv(it->value()));
+    }
+    const auto client = edge.ClientAddress(peer.address(), absl::StrJoin(forwarded, ","));
+    if (std::optional<Problem> limited =
+            edge.LimitClient(client, exchange_.device_id, exchange_.path, exchange_.request_id)) {
+      SendProblem(*std::move(limited));
+      return true;
+    }
+    return false;
+  }
+
+  // Right after the header: sets the body limit of this request (larger for an upload)
+  // and refuses at once a declared length beyond it, before the client sends the body
+  // (or is told "100 Continue"). True when refused.
+  bool RefusedAtHeader() {
+    const auto& req = parser_->get();
+    const int64_t limit = gateway_->edge().BodyLimit(gateway_->routes(), exchange_.method,
+                                                     exchange_.path,
+                                                     Sv(req[http::field::content_type]));
+    exchange_.upload = limit > gateway_->config().max_body_bytes;
+    if (parser_->content_length() && *parser_->content_length() > static_cast<uint64_t>(limit)) {
+      exchange_.keep_alive = false;  // the body is not read
+      SendProblem(BodyTooLarge());
+      return true;
+    }
+    parser_->body_limit(static_cast<std::uint64_t>(limit));  // for a chunked body
+    return false;
+  }
+
+  Problem BodyTooLarge() {
+    const auto& req = parser_->get();
+    const int64_t limit = gateway_->edge().BodyLimit(gateway_->routes(), exchange_.method,
+                                                     exchange_.path,
+                                                     Sv(req[http::field::content_type]));
+    return MakeProblem(413, "body-too-large", absl::StrCat("the body exceeds ", limit, " bytes"),
+                       exchange_.path, exchange_.request_id);
+  }
+
+  void SendRaw(absl::StatusOr<RawAnswer> raw) {
+    if (!raw.ok()) {
+      return SendProblem(MakeProblem(502, "bad-gateway", raw.status().message(), exchange_.path,
+                                     exchange_.request_id));
+    }
+    http::response<http::string_body> res{http::status::ok, exchange_.version};
+    res.set(http::field::content_type, raw->content_type);
+    for (const auto& [name, value] : raw->headers) res.set(name, value);
+    res.body() = std::move(raw->body);
     Send(std::move(res));
   }
 
@@ -475,6 +802,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SendProblem(Problem problem) {
+    AddAuthChallenge(problem);  // a 401 always names its scheme (auth.h)
     http::response<http::string_body> res;
     res.version(exchange_.version);
     res.result(static_cast<unsigned>(problem.status));
@@ -487,6 +815,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(http::response<http::string_body> res) {
     res.set("X-Request-Id", exchange_.request_id);
+    for (const auto& [name, value] : gateway_->edge().CorsHeaders(exchange_.origin)) {
+      res.set(name, value);  // edge.h
+    }
     res.keep_alive(exchange_.keep_alive && !gateway_->stopping());
     res.prepare_payload();
     const double ms = std::chrono::duration<double, std::milli>(
@@ -543,6 +874,25 @@ absl::Status GatewayImpl::Start() {
     stubs_[name] = std::make_unique<grpc::GenericStub>(channel);
   }
   CIVIC_ASSIGN_OR_RETURN(routes_, RouteTable::Build(services));
+  // ---- Authentication (auth.h): intake checks the API keys.
+  {
+    auto intake = backends_.find("civic.intake.v1.IntakeService");
+    CIVIC_ASSIGN_OR_RETURN(auth_, GatewayAuth::Create(config_, intake == backends_.end()
+                                                                   ? nullptr
+                                                                   : intake->second));
+  }
+  // ---- Open311.
+  if (!open311_api_keys_ && !config_.open311_api_keys_file.empty()) {
+    CIVIC_ASSIGN_OR_RETURN(open311_api_keys_, LoadApiKeyFile(config_.open311_api_keys_file));
+  }
+  open311_ = std::make_unique<open311::Open311Handler>(
+      open311::HandlerOptions{.jurisdiction_ids = config_.open311_jurisdiction_ids,
+                              .public_url = config_.open311_public_url,
+                              .contact = config_.open311_contact,
+                              .key_service = config_.open311_key_service},
+      open311_api_keys_);
+  openapi_json_ = BuildOpenApi(routes_).dump();
+  edge_ = std::make_unique<EdgePolicy>(config_);  // rate limits, CORS, body limits (edge.h)
 
   const std::string& listen = config_.http_listen;
   const size_t colon = listen.rfind(':');
@@ -613,6 +963,7 @@ void GatewayImpl::RunIo() {
 void GatewayImpl::Stop() {
   if (!running_.exchange(false)) return;
   stopping_ = true;
+  event_streams_.CloseAll();  // sse.h: they end now rather than after kDrainTimeout
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
@@ -631,6 +982,8 @@ void GatewayImpl::Stop() {
     sessions_cv_.wait_for(lock, kDrainTimeout, [this] { return sessions_.empty(); });
   }
   calls_.CancelAllAndWait();
+  event_streams_.WaitAll();  // sse.h: their last gRPC callbacks have run
+  if (auth_) auth_->CancelAllAndWait();  // API key checks post to sessions: before ioc_ stops
   {
     // Brief grace so that cancelled requests still get their 503 written.
     std::unique_lock lock(sessions_mu_);
@@ -645,8 +998,9 @@ void GatewayImpl::Stop() {
 
 }  // namespace internal
 
-Gateway::Gateway(GatewayConfig config, Backends backends)
-    : impl_(std::make_unique<internal::GatewayImpl>(std::move(config), std::move(backends))) {}
+Gateway::Gateway(GatewayConfig config, Backends backends, ApiKeyChecker open311_api_keys)
+    : impl_(std::make_unique<internal::GatewayImpl>(std::move(config), std::move(backends),
+                                                    std::move(open311_api_keys))) {}
 
 Gateway::~Gateway() = default;  // GatewayImpl's destructor stops
 

@@ -92,19 +92,6 @@ bool IsValidUtf8(absl::string_view s) {
   return true;
 }
 
-// Well-known message types whose proto3 JSON form is a single scalar, so they can be
-// set from one path or query value (e.g. ?since=2026-01-01T00:00:00Z).
-bool IsScalarLikeMessage(const Descriptor* type) {
-  static const std::set<std::string, std::less<>> kTypes = {
-      "google.protobuf.Timestamp",   "google.protobuf.Duration",
-      "google.protobuf.FieldMask",   "google.protobuf.DoubleValue",
-      "google.protobuf.FloatValue",  "google.protobuf.Int64Value",
-      "google.protobuf.UInt64Value", "google.protobuf.Int32Value",
-      "google.protobuf.UInt32Value", "google.protobuf.BoolValue",
-      "google.protobuf.StringValue", "google.protobuf.BytesValue"};
-  return kTypes.count(type->full_name()) > 0;
-}
-
 const FieldDescriptor* FindField(const Descriptor* type, absl::string_view name) {
   if (const FieldDescriptor* f = type->FindFieldByName(std::string(name))) return f;
   for (int i = 0; i < type->field_count(); ++i) {
@@ -309,6 +296,18 @@ absl::StatusOr<std::vector<Binding>> ParseQuery(absl::string_view query) {
 
 }  // namespace
 
+bool IsScalarLikeMessage(const Descriptor* type) {
+  static const std::set<std::string, std::less<>> kTypes = {
+      "google.protobuf.Timestamp",   "google.protobuf.Duration",
+      "google.protobuf.FieldMask",   "google.protobuf.DoubleValue",
+      "google.protobuf.FloatValue",  "google.protobuf.Int64Value",
+      "google.protobuf.UInt64Value", "google.protobuf.Int32Value",
+      "google.protobuf.UInt32Value", "google.protobuf.BoolValue",
+      "google.protobuf.StringValue", "google.protobuf.BytesValue"};
+  return kTypes.count(type->full_name()) > 0;
+}
+
+
 bool PercentDecode(absl::string_view in, bool plus_is_space, std::string* out) {
   out->clear();
   out->reserve(in.size());
@@ -421,7 +420,9 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* method = service->method(i);
       if (!method->options().HasExtension(google::api::http)) continue;
-      if (method->client_streaming() || method->server_streaming()) continue;
+      // Server-streaming methods are routes too: the gateway answers them with an event
+      // stream (sse.h). A client stream has no HTTP form here.
+      if (method->client_streaming()) continue;
       const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
       CIVIC_RETURN_IF_ERROR(AddRoute(method, rule, table.routes_.get()));
       for (const auto& extra : rule.additional_bindings()) {

@@ -31,6 +31,10 @@ struct PathTemplate {
   std::string verb;  // "" or the custom verb after the final ':'
 };
 
+// Well-known message types whose proto3 JSON form is a single scalar, so they can be
+// set from one path or query value (e.g. ?since=2026-01-01T00:00:00Z).
+bool IsScalarLikeMessage(const google::protobuf::Descriptor* type);
+
 // Parses `text`. INVALID_ARGUMENT when malformed (no leading '/', empty segment, bad
 // variable, variable bound twice); UNIMPLEMENTED for wildcards ("*", "**") and
 // "{field=pattern}" variables, which no CivicDesk proto needs.
@@ -46,7 +50,8 @@ using Binding = std::pair<std::string, std::string>;
 bool MatchPath(const PathTemplate& tmpl, absl::string_view path,
                std::vector<Binding>* bindings);
 
-// One HTTP route to a unary gRPC method.
+// One HTTP route to a unary or server-streaming gRPC method (the latter answered as
+// text/event-stream: route.method->server_streaming(), see sse.h).
 struct Route {
   std::string http_method;  // "GET", "POST", "PUT", "DELETE" or "PATCH"
   PathTemplate path;
@@ -71,9 +76,10 @@ class RouteTable {
  public:
   RouteTable() = default;
 
-  // Builds routes from every unary method with a google.api.http rule (including its
-  // additional_bindings) in the named services, looked up in protobuf's generated
-  // descriptor pool. Methods without a rule, and streaming methods, are skipped.
+  // Builds routes from every unary or server-streaming method with a google.api.http
+  // rule (including its additional_bindings) in the named services, looked up in
+  // protobuf's generated descriptor pool. Methods without a rule, and client- or
+  // bidirectional-streaming methods, are skipped.
   // Fails with NOT_FOUND when a service is not in the pool (its generated code is not
   // linked into the binary); INVALID_ARGUMENT/UNIMPLEMENTED for a template or body the
   // gateway cannot serve (see ParsePathTemplate; variables must name singular scalar

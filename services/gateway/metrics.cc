@@ -2,6 +2,7 @@
 
 #include "libs/metrics/metrics.h"
 #include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 
 namespace civic::gateway {
@@ -36,6 +37,25 @@ void RecordRequest(const std::string& method, const std::string& route, int code
   Get().requests.Add({{"method", method}, {"route", r}, {"code", std::to_string(code)}})
       .Increment();
   Get().duration.Add({{"method", method}, {"route", r}}, kBuckets).Observe(seconds);
+}
+
+void RecordRateLimited(const std::string& limit) {
+  static prometheus::Family<prometheus::Counter>* const family =  // leaked, as above
+      &prometheus::BuildCounter()
+           .Name("civicdesk_gateway_rate_limited_total")
+           .Help("Requests the gateway refused with 429, by the limit they hit (ip, device, key).")
+           .Register(*metrics::Registry());
+  family->Add({{"limit", limit}}).Increment();
+}
+
+void SetEventStreamsOpen(int open) {
+  static prometheus::Gauge* const gauge =  // leaked, as above
+      &prometheus::BuildGauge()
+           .Name("civicdesk_gateway_sse_streams")
+           .Help("Event streams (text/event-stream responses) the gateway has open.")
+           .Register(*metrics::Registry())
+           .Add({});
+  gauge->Set(open);
 }
 
 }  // namespace civic::gateway

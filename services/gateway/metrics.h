@@ -11,4 +11,12 @@ namespace civic::gateway {
 void RecordRequest(const std::string& method, const std::string& route, int code,
                    double seconds);
 
+// Counts civicdesk_gateway_rate_limited_total{limit}: requests refused with 429 by the
+// gateway's own rate limits (edge.h); `limit` is "ip", "device" or "key".
+void RecordRateLimited(const std::string& limit);
+
+// Sets the gauge civicdesk_gateway_sse_streams: event streams (server-sent events,
+// sse.h) open now.
+void SetEventStreamsOpen(int open);
+
 }  // namespace civic::gateway

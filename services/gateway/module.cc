@@ -20,8 +20,10 @@ class GatewayModule final : public modules::Module {
       : config_(config), context_(context) {}
 
   absl::Status Start() override {
+    // Answers may carry a photo (10 MiB by default, GetPhoto / GetCasePhoto).
+    const rpc::ChannelOptions options{.max_receive_bytes = 64 << 20};
     auto channel = [&](const std::string& module, const std::string& configured) {
-      return rpc::MakeChannel(context_.addresses->Lookup(module, configured));
+      return rpc::MakeChannel(context_.addresses->Lookup(module, configured), options);
     };
     Backends backends = {
         {intake::v1::IntakeService::service_full_name(),
