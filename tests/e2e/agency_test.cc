@@ -18,14 +18,16 @@ using civic::cases::v1::Case;
 using civic::cases::v1::CaseActionRequest;
 using civic::cases::v1::CasesService;
 
-// Calls as `unit` (the development identity; production uses mTLS certificates).
-grpc::Status Call(CasesService::Stub& stub, const std::string& unit,
+// Calls as `unit` with a signed development token (agency systems proper present their
+// client certificate on the mutual-TLS port: see node_agency_test.cc); "" calls with no
+// identity.
+grpc::Status Call(CasesService::Stub& stub, const AgencyTokens& tokens, const std::string& unit,
                   grpc::Status (CasesService::Stub::*method)(grpc::ClientContext*,
                                                              const CaseActionRequest&, Case*),
                   const Case& c, const std::string& comment, Case* out) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (!unit.empty()) context.AddMetadata("x-civic-unit-id", unit);
+  if (!unit.empty()) context.AddMetadata("authorization", tokens.BearerFor(unit));
   CaseActionRequest request;
   request.set_case_id(c.case_id());
   request.set_expected_version(c.version());
@@ -37,7 +39,8 @@ TEST_CASE("A unit accepts, works and resolves its case over gRPC, the citizen is
           "another unit is refused",
           "[e2e][agency]") {
   TempDir dir;
-  CivicdProcess civicd(dir.path());
+  const AgencyTokens tokens = MakeAgencyTokens(dir.path());
+  CivicdProcess civicd(dir.path(), tokens.CivicdArgs());
   civicd.Start();
   const HttpClient gateway(civicd.endpoints().gateway_http);
   auto stub = CasesService::NewStub(grpc::CreateChannel(civicd.endpoints().grpc.at("cases"),
@@ -55,7 +58,7 @@ TEST_CASE("A unit accepts, works and resolves its case over gRPC, the citizen is
   Case c;
   {
     grpc::ClientContext context;
-    context.AddMetadata("x-civic-unit-id", unit);
+    context.AddMetadata("authorization", tokens.BearerFor(unit));
     civic::cases::v1::GetCaseRequest get;
     get.set_case_id(case_id);
     REQUIRE(stub->GetCase(&context, get, &c).ok());
@@ -63,22 +66,24 @@ TEST_CASE("A unit accepts, works and resolves its case over gRPC, the citizen is
   }
   // Another unit: not found (cannot probe), cannot act; no identity: unauthenticated.
   Case ignored;
-  CHECK(Call(*stub, "hcm.util_water", &CasesService::Stub::Accept, c, "", &ignored)
+  CHECK(Call(*stub, tokens, "hcm.util_water", &CasesService::Stub::Accept, c, "", &ignored)
             .error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(Call(*stub, "", &CasesService::Stub::Accept, c, "", &ignored).error_code() ==
+  CHECK(Call(*stub, tokens, "", &CasesService::Stub::Accept, c, "", &ignored).error_code() ==
         grpc::StatusCode::UNAUTHENTICATED);
 
-  REQUIRE(Call(*stub, unit, &CasesService::Stub::Accept, c, "", &c).ok());
+  REQUIRE(Call(*stub, tokens, unit, &CasesService::Stub::Accept, c, "", &c).ok());
   // A stale version is refused.
   Case stale = c;
   stale.set_version(1);
-  CHECK(Call(*stub, unit, &CasesService::Stub::StartWork, stale, "", &ignored).error_code() ==
-        grpc::StatusCode::ABORTED);
-  REQUIRE(Call(*stub, unit, &CasesService::Stub::StartWork, c, "", &c).ok());
+  CHECK(Call(*stub, tokens, unit, &CasesService::Stub::StartWork, stale, "", &ignored)
+            .error_code() == grpc::StatusCode::ABORTED);
+  REQUIRE(Call(*stub, tokens, unit, &CasesService::Stub::StartWork, c, "", &c).ok());
   // Resolving needs a public text; an illegal step is FAILED_PRECONDITION.
-  CHECK(Call(*stub, unit, &CasesService::Stub::Accept, c, "", &ignored).error_code() ==
+  CHECK(Call(*stub, tokens, unit, &CasesService::Stub::Accept, c, "", &ignored).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);
-  REQUIRE(Call(*stub, unit, &CasesService::Stub::Resolve, c, "Đã xử lý xong, cảm ơn bạn", &c).ok());
+  REQUIRE(Call(*stub, tokens, unit, &CasesService::Stub::Resolve, c, "Đã xử lý xong, cảm ơn bạn",
+               &c)
+              .ok());
   CHECK(c.status() == civic::common::v1::CASE_STATUS_RESOLVED);
 
   // The citizen sees the new status and reads the resolution in their inbox.

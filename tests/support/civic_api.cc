@@ -1,6 +1,8 @@
 // What the end-to-end tests say to civicd's gateway (see civic_api.h).
 #include "tests/support/civic_api.h"
 
+#include <openssl/rand.h>
+
 #include <fstream>
 #include <functional>
 #include <stdexcept>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/auth/jwt.h"
 #include "tests/support/civicd_process.h"
 
 namespace civic::testing {
@@ -243,6 +246,35 @@ std::optional<CaseCounts> WaitForReportsCounted(const HttpClient& gateway,
       },
       timeout);
   return last;
+}
+
+// ---- Unit identity for the agency API in tests
+
+std::vector<std::string> AgencyTokens::CivicdArgs() const {
+  return {"--set", absl::StrCat("cases.staff_token_hs256_secret_file=", secret_file.string())};
+}
+
+std::string AgencyTokens::BearerFor(const std::string& unit) const {
+  const std::int64_t now = absl::ToUnixSeconds(absl::Now());
+  return absl::StrCat("Bearer ", auth::SignHs256({{"sub", "e2e-agency-system"},
+                                                  {"unit", unit},
+                                                  {"iat", now},
+                                                  {"exp", now + 3600}},
+                                                 secret));
+}
+
+AgencyTokens MakeAgencyTokens(const std::filesystem::path& dir) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
+  AgencyTokens tokens{.secret_file = dir / "token-secret",
+                      .secret = auth::Base64UrlEncode(
+                          std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes)))};
+  std::ofstream out(tokens.secret_file, std::ios::trunc);
+  out << tokens.secret << "\n";
+  if (!out.flush()) {
+    throw std::runtime_error(absl::StrCat("cannot write ", tokens.secret_file.string()));
+  }
+  return tokens;
 }
 
 }  // namespace civic::testing

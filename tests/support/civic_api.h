@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -106,5 +107,23 @@ PipelineWait WaitForMessages(const HttpClient& gateway, const std::vector<std::s
 // together; returns the last counts seen (nullopt when analytics never answered).
 std::optional<CaseCounts> WaitForReportsCounted(const HttpClient& gateway,
                                                 std::uint64_t at_least, absl::Duration timeout);
+
+// ---- Unit identity for the agency API in tests: a development HS256 secret in a file
+// civicd is pointed at, and bearer tokens naming a unit. (Agency systems proper use
+// their client certificate on the mutual-TLS port; see tests/e2e/node_agency_test.cc.)
+struct AgencyTokens {
+  std::filesystem::path secret_file;
+  std::string secret;
+
+  // Arguments for CivicdProcess: --set cases.staff_token_hs256_secret_file=<secret_file>.
+  std::vector<std::string> CivicdArgs() const;
+  // "Bearer <JWT>" with "unit": `unit`, valid for an hour; for the "authorization"
+  // metadata of a call.
+  std::string BearerFor(const std::string& unit) const;
+};
+
+// Writes a fresh random secret to <dir>/token-secret. Throws std::runtime_error when it
+// cannot.
+AgencyTokens MakeAgencyTokens(const std::filesystem::path& dir);
 
 }  // namespace civic::testing

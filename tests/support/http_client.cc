@@ -76,6 +76,12 @@ HttpResponse HttpClient::Post(std::string_view target, std::string body,
 
 HttpResponse HttpClient::Request(std::string_view method, std::string_view target,
                                  std::string body, std::string_view content_type) const {
+  return Request(method, target, std::move(body), content_type, {});
+}
+
+HttpResponse HttpClient::Request(std::string_view method, std::string_view target,
+                                 std::string body, std::string_view content_type,
+                                 const Headers& headers) const {
   HttpResponse out;
   const http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
   if (verb == http::verb::unknown) {
@@ -90,6 +96,7 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view targe
   request.set(http::field::host, host_port_);
   request.set(http::field::user_agent, "civicdesk-e2e-test");
   request.keep_alive(false);
+  for (const auto& [name, value] : headers) request.set(name, value);
   if (!content_type.empty()) {
     request.set(http::field::content_type,
                 beast::string_view(content_type.data(), content_type.size()));

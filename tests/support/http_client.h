@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -45,6 +47,12 @@ class HttpClient {
   // Any method; `content_type` is sent only when not empty.
   HttpResponse Request(std::string_view method, std::string_view target, std::string body,
                        std::string_view content_type) const;
+
+  // Extra request headers, e.g. {{"X-Api-Key", key}, {"Authorization", "Bearer ..."}}.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // The same with `headers` added to the request.
+  HttpResponse Request(std::string_view method, std::string_view target, std::string body,
+                       std::string_view content_type, const Headers& headers) const;
 
   const std::string& host_port() const { return host_port_; }
 
