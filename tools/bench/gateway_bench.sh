@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# How much of the direct gRPC throughput the HTTP gateway keeps, in one run: starts
+# civicd (every service, ephemeral ports, a temporary data dir), then for each call
+# measures it through the gateway with wrk and directly over gRPC with grpc_load, at
+# the same concurrency and duration, and prints the ratio. Target: >= 70%.
+#
+#   bash tools/bench/gateway_bench.sh [seconds=10] [concurrency=32] [shared-data=../shared/data]
+#
+# GET  /v1/reports/{code}  vs  IntakeService.GetReportStatus (a read through intake and cases)
+# POST /v1/reports         vs  IntakeService.SubmitReport     (a synced write per report)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${1:-10}"
+concurrency="${2:-32}"
+shared="${3:-../shared/data}"
+civicd=build/services/civicd/civicd
+load=build/tools/bench/grpc_load
+for tool in "$civicd" "$load"; do
+  [ -x "$tool" ] || { echo "gateway_bench: $tool missing; run bash tools/build.sh" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "gateway_bench: wrk missing; run bash tools/setup.sh" >&2; exit 2; }
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Rate limits are for citizens, not for a benchmark's 64 devices.
+"$civicd" --data-dir="$work/data" --shared-data="$shared" --ephemeral-ports \
+  --ready-file="$work/ready.json" \
+  --set intake.device_reports_per_hour=100000000 --set intake.phone_reports_per_day=100000000 \
+  --set gateway.rate_per_device_per_min=0 --set gateway.rate_per_ip_per_min=0 \
+  >"$work/civicd.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
+[ -f "$work/ready.json" ] || { echo "gateway_bench: civicd did not start" >&2; cat "$work/civicd.log" >&2; exit 1; }
+http=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway_http"])' "$work/ready.json")
+intake=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc"]["intake"])' "$work/ready.json")
+
+code=$(curl -sf -X POST "http://$http/v1/reports" -H 'Content-Type: application/json' \
+  -d '{"category":"environment.blocked_drain","description":"Cống nghẹt trước số 12","location":{"lat":10.7725,"lon":106.698}}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["tracking_code"])')
+sleep 1  # let the case open, so the reads go all the way to cases
+
+wrk_rate() {  # wrk's Requests/sec, failing on non-2xx answers
+  local out
+  out=$(wrk -t2 -c"$concurrency" -d"${seconds}s" --latency "$@")
+  if grep -q "Non-2xx" <<<"$out"; then echo "gateway_bench: non-2xx answers from wrk:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+grpc_rate() {
+  "$load" --target="$intake" --concurrency="$concurrency" --seconds="$seconds" "$@" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["errors"]==0, r; print(r["calls_per_s"])'
+}
+ratio() { python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f}%')" "$1" "$2"; }
+
+echo "gateway_bench: ${seconds}s per run, concurrency $concurrency, $(nproc) cores"
+get_http=$(wrk_rate "http://$http/v1/reports/$code")
+get_grpc=$(grpc_rate --call=status --code="$code")
+echo "GET  /v1/reports/{code}: gateway $get_http/s, gRPC $get_grpc/s, ratio $(ratio "$get_http" "$get_grpc")"
+post_http=$(wrk_rate -s tools/bench/submit.lua "http://$http")
+post_grpc=$(grpc_rate --call=submit)
+echo "POST /v1/reports:        gateway $post_http/s, gRPC $post_grpc/s, ratio $(ratio "$post_http" "$post_grpc")"
