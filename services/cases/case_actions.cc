@@ -21,6 +21,7 @@ constexpr char kDomain[] = "cases.civicdesk";
 absl::string_view ActionName(Action action) {
   switch (action) {
     case Action::kAccept: return "accept";
+    case Action::kAssign: return "assign";
     case Action::kStartWork: return "start";
     case Action::kResolve: return "resolve";
     case Action::kReject: return "reject";
@@ -38,6 +39,9 @@ bool AllowedIn(Action action, CaseStatus s) {
     case Action::kAccept:
       return s == common::v1::CASE_STATUS_NEW || s == common::v1::CASE_STATUS_REOPENED ||
              s == common::v1::CASE_STATUS_TRANSFERRED;
+    case Action::kAssign:
+      return s == common::v1::CASE_STATUS_ACCEPTED || s == common::v1::CASE_STATUS_ASSIGNED ||
+             s == common::v1::CASE_STATUS_IN_PROGRESS;
     case Action::kStartWork:
       return s == common::v1::CASE_STATUS_ACCEPTED || s == common::v1::CASE_STATUS_ASSIGNED;
     case Action::kResolve:
@@ -62,7 +66,7 @@ bool AllowedIn(Action action, CaseStatus s) {
 
 std::vector<std::string> CasesLogic::AllowedActions(CaseStatus status) {
   std::vector<std::string> out;
-  for (Action a : {Action::kAccept, Action::kStartWork, Action::kResolve, Action::kReject,
+  for (Action a : {Action::kAccept, Action::kAssign, Action::kStartWork, Action::kResolve, Action::kReject,
                    Action::kTransfer, Action::kReply, Action::kNote}) {
     if (AllowedIn(a, status)) out.emplace_back(ActionName(a));
   }
@@ -121,6 +125,10 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
   if (args.comment.size() > 10000) errors.Add("comment", "at most 10,000 bytes");
   if (action == Action::kReject && args.reject_reason == v1::REJECT_REASON_UNSPECIFIED) {
     errors.Add("reason", "is required");
+  }
+  if (action == Action::kAssign &&
+      (args.assignee.empty() || args.assignee.size() > 128)) {
+    errors.Add("assignee", "is required, at most 128 bytes");
   }
   if (action == Action::kTransfer && args.to_unit_id.empty()) {
     errors.Add("to_unit_id", "is required");
@@ -201,6 +209,10 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
       c.set_status(common::v1::CASE_STATUS_ACCEPTED);
       add_handler(actor.unit_id);
       break;
+    case Action::kAssign:
+      c.set_status(common::v1::CASE_STATUS_ASSIGNED);
+      c.set_assignee(args.assignee);
+      break;
     case Action::kStartWork:
       c.set_status(common::v1::CASE_STATUS_IN_PROGRESS);
       break;
@@ -268,6 +280,8 @@ absl::StatusOr<v1::Case> CasesLogic::Act(const Actor& actor, Action action,
   }
   entry.set_comment(args.comment);
   entry.set_reason(reason);
+  // Who in the unit has it stays in the case's history, never on the feed.
+  if (action == Action::kAssign) entry.set_reason(absl::StrCat("assignee ", args.assignee));
   entry.set_to_status(c.status());
   c.set_version(c.version() + 1);
   entry.set_version(c.version());

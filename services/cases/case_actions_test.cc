@@ -106,6 +106,33 @@ TEST_CASE("an illegal transition names the allowed actions and changes nothing",
   REQUIRE(FieldViolationsOf(f.Do(kQ1, Action::kResolve, c).status()).at(0).field == "comment");
 }
 
+TEST_CASE("an accepted case is assigned within the unit, reassigned, then worked",
+          "[cases][actions]") {
+  Fixture f;
+  v1::Case c = f.Open();
+  // Not before the unit has taken it.
+  auto early = f.Do(kQ1, Action::kAssign, c, {.assignee = "team.roads-2"});
+  REQUIRE(early.status().code() == absl::StatusCode::kFailedPrecondition);
+  c = *f.Do(kQ1, Action::kAccept, c);
+  auto nobody = f.Do(kQ1, Action::kAssign, c);
+  REQUIRE(nobody.status().code() == absl::StatusCode::kInvalidArgument);
+  c = *f.Do(kQ1, Action::kAssign, c, {.assignee = "team.roads-2"});
+  REQUIRE(c.status() == common::v1::CASE_STATUS_ASSIGNED);
+  REQUIRE(c.assignee() == "team.roads-2");
+  c = *f.Do(kQ1, Action::kAssign, c, {.assignee = "team.roads-5"});
+  REQUIRE(c.assignee() == "team.roads-5");
+  REQUIRE(c.history().rbegin()->reason() == "assignee team.roads-5");
+  // Another unit may not assign it.
+  auto other = f.Do(kWater, Action::kAssign, c, {.assignee = "team.x"});
+  REQUIRE(other.status().code() == absl::StatusCode::kNotFound);
+  c = *f.Do(kQ1, Action::kStartWork, c);
+  REQUIRE(c.status() == common::v1::CASE_STATUS_IN_PROGRESS);
+  // The feed names no assignee.
+  auto events = f.logic->feed()->ReadAfter(0, 100);
+  REQUIRE(events.ok());
+  for (const auto& e : *events) REQUIRE(e.payload.find("team.roads") == std::string::npos);
+}
+
 TEST_CASE("a stale version is ABORTED, two racing accepts: exactly one wins",
           "[cases][actions]") {
   Fixture f;

@@ -34,7 +34,7 @@ struct Actor {
 };
 
 // What a unit can do to a case.
-enum class Action { kAccept, kStartWork, kResolve, kReject, kTransfer, kReply, kNote };
+enum class Action { kAccept, kAssign, kStartWork, kResolve, kReject, kTransfer, kReply, kNote };
 
 struct ActionArgs {
   std::string case_id;
@@ -43,6 +43,7 @@ struct ActionArgs {
   v1::RejectReason reject_reason = v1::REJECT_REASON_UNSPECIFIED;
   std::string to_unit_id;  // Transfer
   std::string reason;      // Transfer
+  std::string assignee;    // Assign
   // Reply and Resolve only: photos with the text (the repaired road), at most 5.
   google::protobuf::RepeatedPtrField<common::v1::PhotoUpload> photos;
 };

@@ -262,6 +262,17 @@ grpc::ServerUnaryReactor* CasesService::Reject(grpc::CallbackServerContext* cont
                    response);
 }
 
+grpc::ServerUnaryReactor* CasesService::Assign(grpc::CallbackServerContext* context,
+                                               const v1::AssignRequest* request,
+                                               v1::Case* response) {
+  return RunAction(context, Action::kAssign,
+                   {.case_id = request->case_id(),
+                    .expected_version = request->expected_version(),
+                    .comment = request->comment(),
+                    .assignee = request->assignee()},
+                   response);
+}
+
 grpc::ServerUnaryReactor* CasesService::Transfer(grpc::CallbackServerContext* context,
                                                  const v1::TransferRequest* request,
                                                  v1::Case* response) {

@@ -50,6 +50,8 @@ class CasesService final : public v1::CasesService::CallbackService {
   grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
                                    const v1::RejectRequest* request,
                                    v1::Case* response) override;
+  grpc::ServerUnaryReactor* Assign(grpc::CallbackServerContext* context,
+                                   const v1::AssignRequest* request, v1::Case* response) override;
   grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* context,
                                      const v1::TransferRequest* request,
                                      v1::Case* response) override;
