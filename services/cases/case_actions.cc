@@ -315,33 +315,57 @@ absl::StatusOr<v1::ListCasesResponse> CasesLogic::ListFor(
   }
   const int page_size = request.page_size() <= 0 ? 50 : std::min(request.page_size(), 500);
   const std::string prefix = absl::StrCat(actor.unit_id, "\x1f");
-  const std::string before =
-      request.page_token().empty() ? "" : absl::StrCat(prefix, request.page_token());
+  const bool oldest_first = request.order() == v1::LIST_ORDER_OLDEST_FIRST;
+  const absl::Time opened_after = request.has_opened_after()
+                                      ? FromTimestamp(request.opened_after())
+                                      : absl::InfinitePast();
+  const absl::Time opened_before = request.has_opened_before()
+                                       ? FromTimestamp(request.opened_before())
+                                       : absl::InfiniteFuture();
+  const std::string& area = request.area_code();
   const absl::Time now = clock_->Now();
   v1::ListCasesResponse response;
   absl::Status status;
   std::string last_id;
-  CIVIC_RETURN_IF_ERROR(store_->ScanBackward(
-      kByUnitCf, prefix, before, [&](absl::string_view key, absl::string_view) {
-        const std::string case_id(key.substr(prefix.size()));
-        last_id = case_id;
-        absl::StatusOr<v1::Case> c = GetCase(case_id);
-        if (!c.ok()) {
-          status = c.status();
-          return false;
-        }
-        if (!CanSee(actor, *c)) return true;  // queued here once, since moved on
-        if (request.status() != common::v1::CASE_STATUS_UNSPECIFIED &&
-            c->status() != request.status()) {
-          return true;
-        }
-        if (!request.category().empty() && c->category() != request.category()) return true;
-        if (request.overdue() && !(IsOpen(c->status()) && FromTimestamp(c->due_at()) < now)) {
-          return true;
-        }
-        *response.add_cases() = ViewFor(actor, *std::move(c));
-        return response.cases_size() < page_size;
-      }));
+  auto visit = [&](absl::string_view key, absl::string_view) {
+    const std::string case_id(key.substr(prefix.size()));
+    // Forward scans start at the token itself: it was the last page's last case.
+    if (oldest_first && !request.page_token().empty() && case_id == request.page_token()) {
+      return true;
+    }
+    last_id = case_id;
+    absl::StatusOr<v1::Case> c = GetCase(case_id);
+    if (!c.ok()) {
+      status = c.status();
+      return false;
+    }
+    if (!CanSee(actor, *c)) return true;  // queued here once, since moved on
+    if (request.status() != common::v1::CASE_STATUS_UNSPECIFIED &&
+        c->status() != request.status()) {
+      return true;
+    }
+    if (!request.category().empty() && c->category() != request.category()) return true;
+    if (request.overdue() && !(IsOpen(c->status()) && FromTimestamp(c->due_at()) < now)) {
+      return true;
+    }
+    if (!area.empty() && c->area().province_code() != area && c->area().district_code() != area &&
+        c->area().ward_code() != area) {
+      return true;
+    }
+    const absl::Time opened = FromTimestamp(c->opened_at());
+    if (opened < opened_after || opened >= opened_before) return true;
+    *response.add_cases() = ViewFor(actor, *std::move(c));
+    return response.cases_size() < page_size;
+  };
+  if (oldest_first) {
+    const std::string start =
+        request.page_token().empty() ? prefix : absl::StrCat(prefix, request.page_token());
+    CIVIC_RETURN_IF_ERROR(store_->Scan(kByUnitCf, prefix, start, visit));
+  } else {
+    const std::string before =
+        request.page_token().empty() ? "" : absl::StrCat(prefix, request.page_token());
+    CIVIC_RETURN_IF_ERROR(store_->ScanBackward(kByUnitCf, prefix, before, visit));
+  }
   CIVIC_RETURN_IF_ERROR(status);
   if (response.cases_size() == page_size) response.set_next_page_token(last_id);
   return response;

@@ -292,7 +292,7 @@ TEST_CASE("the reporter rates a resolution: a good rating closes, a low one with
   REQUIRE(rate(again, 1)->status() == common::v1::CASE_STATUS_CLOSED);
 }
 
-TEST_CASE("a unit's queue: newest first, filters, cursor paging", "[cases][list]") {
+TEST_CASE("a unit's queue: newest or oldest first, filters by status, category, area, time and overdue, cursor paging", "[cases][list]") {
   Fixture f;
   std::vector<v1::Case> cases;
   for (int i = 0; i < 7; ++i) {
@@ -319,6 +319,35 @@ TEST_CASE("a unit's queue: newest first, filters, cursor paging", "[cases][list]
   v1::ListCasesRequest overdue;
   overdue.set_overdue(true);
   REQUIRE(f.logic->ListFor({kQ1}, overdue)->cases().empty());
+
+  // Oldest first, paged forward without gaps or repeats.
+  v1::ListCasesRequest oldest;
+  oldest.set_order(v1::LIST_ORDER_OLDEST_FIRST);
+  oldest.set_page_size(3);
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto got = f.logic->ListFor({kQ1}, oldest);
+    REQUIRE(got.ok());
+    for (const auto& c : got->cases()) seen.push_back(c.case_id());
+    if (got->next_page_token().empty()) break;
+    oldest.set_page_token(got->next_page_token());
+  }
+  REQUIRE(seen.size() == 7);
+  for (int i = 0; i < 7; ++i) REQUIRE(seen[i] == cases[i].case_id());
+
+  // Area and opening time.
+  v1::ListCasesRequest in_hcm;
+  in_hcm.set_area_code("79");
+  REQUIRE(f.logic->ListFor({kQ1}, in_hcm)->cases_size() == 7);
+  in_hcm.set_area_code("46");
+  REQUIRE(f.logic->ListFor({kQ1}, in_hcm)->cases().empty());
+  v1::ListCasesRequest window;
+  *window.mutable_opened_after() = cases[2].opened_at();
+  *window.mutable_opened_before() = cases[5].opened_at();
+  auto in_window = f.logic->ListFor({kQ1}, window);
+  REQUIRE(in_window->cases_size() == 3);
+  REQUIRE(in_window->cases(0).case_id() == cases[4].case_id());
+
   f.clock.Advance(absl::Hours(24 * 30));  // 72 working hours is at least two weeks
   REQUIRE(f.logic->ListFor({kQ1}, overdue)->cases_size() == 7);
 }
