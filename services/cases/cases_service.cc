@@ -10,13 +10,6 @@ namespace civic::cases {
 
 using common::v1::CaseEvent;
 
-// Outlives its stream for as long as anyone (a pending feed wake-up, CloseStreams)
-// holds it; `stream` is null once the stream is gone.
-struct FeedStreamHandle {
-  std::recursive_mutex mu;
-  FeedStreamBase* stream = nullptr;
-};
-
 // What CasesService needs of a stream, whatever it writes.
 class FeedStreamBase {
  public:
@@ -25,6 +18,8 @@ class FeedStreamBase {
   virtual void Wake() = 0;
   virtual void CloseLocked() = 0;
 };
+
+using FeedStreamHandle = std::shared_ptr<rpc::StreamHandle<FeedStreamBase>>;
 
 // One streaming call over the feed (Subscribe, WatchQueue). Writes its preface first
 // (a backlog), then reads the feed in pages after its cursor, maps each entry to a
@@ -45,7 +40,7 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
         feed_(feed),
         map_(std::move(map)),
         preface_(std::move(preface)),
-        state_(std::make_shared<FeedStreamHandle>()) {
+        state_(std::make_shared<rpc::StreamHandle<FeedStreamBase>>()) {
     state_->stream = this;
     cursor_ = after;
   }
@@ -73,7 +68,7 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
       std::lock_guard lock(state_->mu);
       state_->stream = nullptr;  // pending wake-ups and closes become no-ops
     }
-    owner_->Forget(state_);
+    owner_->streams_.Remove(state_);
     delete this;
   }
 
@@ -83,7 +78,7 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
 
   void Wake() override { Pump(); }
 
-  const std::shared_ptr<FeedStreamHandle>& handle() const { return state_; }
+  const FeedStreamHandle& handle() const { return state_; }
 
  private:
   // Requires state_->mu.
@@ -106,7 +101,7 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
         for (auto& e : *page) pending_.push_back(std::move(e));
       }
       if (pending_.empty()) {
-        std::shared_ptr<FeedStreamHandle> state = state_;
+        FeedStreamHandle state = state_;
         feed_->NotifyAfter(cursor_, [state] {
           std::lock_guard lock(state->mu);
           if (state->stream != nullptr) state->stream->Wake();
@@ -143,7 +138,7 @@ class FeedStream final : public grpc::ServerWriteReactor<Out>, public FeedStream
   storage::ChangeFeed* feed_;
   Map map_;
   std::deque<Out> preface_;
-  std::shared_ptr<FeedStreamHandle> state_;
+  FeedStreamHandle state_;
   uint64_t cursor_ = 0;
   std::deque<storage::ChangeFeed::Entry> pending_;
   Out current_;
@@ -369,19 +364,7 @@ grpc::ServerUnaryReactor* CasesService::GetCasePhoto(grpc::CallbackServerContext
 
 template <typename Out>
 grpc::ServerWriteReactor<Out>* CasesService::StartStream(FeedStream<Out>* stream) {
-  std::shared_ptr<FeedStreamHandle> handle = stream->handle();
-  bool closing;
-  {
-    std::lock_guard lock(streams_mu_);
-    closing = closing_;
-    if (!closing) streams_.insert(handle);
-  }
-  std::lock_guard lock(handle->mu);
-  if (closing) {
-    stream->CloseLocked();
-  } else {
-    stream->Begin();
-  }
+  streams_.Start(stream->handle(), [stream] { stream->Begin(); });
   return stream;
 }
 
@@ -464,22 +447,6 @@ grpc::ServerWriteReactor<v1::QueueUpdate>* CasesService::WatchQueue(
       std::move(backlog)));
 }
 
-void CasesService::CloseStreams() {
-  std::vector<std::shared_ptr<FeedStreamHandle>> open;
-  {
-    std::lock_guard lock(streams_mu_);
-    closing_ = true;
-    open.assign(streams_.begin(), streams_.end());
-  }
-  for (const auto& handle : open) {
-    std::lock_guard lock(handle->mu);
-    if (handle->stream != nullptr) handle->stream->CloseLocked();
-  }
-}
-
-void CasesService::Forget(const std::shared_ptr<FeedStreamHandle>& handle) {
-  std::lock_guard lock(streams_mu_);
-  streams_.erase(handle);
-}
+void CasesService::CloseStreams() { streams_.CloseAll(); }
 
 }  // namespace civic::cases

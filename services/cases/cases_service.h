@@ -3,11 +3,10 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 
 #include "civic/cases/v1/cases.grpc.pb.h"
 #include "libs/core/worker_pool.h"
+#include "libs/rpc/stream_registry.h"
 #include "services/cases/cases_logic.h"
 #include "services/cases/unit_identity.h"
 
@@ -15,8 +14,7 @@ namespace civic::cases {
 
 template <typename Out>
 class FeedStream;
-class FeedStreamBase;
-struct FeedStreamHandle;
+class FeedStreamBase;  // one feed stream (cases_service.cc)
 
 class CasesService final : public v1::CasesService::CallbackService {
  public:
@@ -101,16 +99,13 @@ class CasesService final : public v1::CasesService::CallbackService {
   grpc::ServerWriteReactor<Out>* StartStream(FeedStream<Out>* stream);
   grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context, Action action,
                                       ActionArgs args, v1::Case* response);
-  void Forget(const std::shared_ptr<FeedStreamHandle>& handle);
   // The calling unit (see UnitIdentity::Identify); empty when it has none.
   Actor ActorOf(const grpc::CallbackServerContext& context) const;
 
   CasesLogic* logic_;
   UnitIdentity identity_;
   WorkerPool pool_;
-  std::mutex streams_mu_;
-  std::set<std::shared_ptr<FeedStreamHandle>> streams_;
-  bool closing_ = false;
+  rpc::StreamRegistry<FeedStreamBase> streams_;
 };
 
 }  // namespace civic::cases

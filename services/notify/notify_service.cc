@@ -63,14 +63,7 @@ grpc::ServerUnaryReactor* NotifyService::ListOutgoingSms(
 
 // ---- Live updates (WatchMessages).
 
-class WatchStream;
-
-// Outlives its stream for as long as anyone (a pending wake-up, CloseStreams) holds it;
-// `stream` is null once the stream is gone.
-struct WatchHandle {
-  std::recursive_mutex mu;
-  WatchStream* stream = nullptr;
-};
+using WatchHandle = std::shared_ptr<rpc::StreamHandle<WatchStream>>;
 
 // One WatchMessages call. Reads the code's messages after its cursor a page at a time
 // and writes them one by one; when caught up, waits on the MessageWatch, which wakes it
@@ -84,7 +77,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
         logic_(logic),
         code_(std::move(code)),
         cursor_(after),
-        handle_(std::make_shared<WatchHandle>()) {
+        handle_(std::make_shared<rpc::StreamHandle<WatchStream>>()) {
     handle_->stream = this;
   }
 
@@ -116,7 +109,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
       handle_->stream = nullptr;  // a wake-up still on its way becomes a no-op
       if (ticket_ != 0) logic_->watch()->Cancel(ticket_);
     }
-    owner_->Forget(handle_);
+    owner_->streams_.Remove(handle_);
     delete this;
   }
 
@@ -131,7 +124,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
     Pump();
   }
 
-  const std::shared_ptr<WatchHandle>& handle() const { return handle_; }
+  const WatchHandle& handle() const { return handle_; }
 
  private:
   // Messages read from the store at once; the rest wait for the next read.
@@ -152,7 +145,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
       }
       for (auto& m : *page) pending_.push_back(std::move(m));
       if (!pending_.empty()) break;
-      std::shared_ptr<WatchHandle> handle = handle_;
+      WatchHandle handle = handle_;
       ticket_ = watch->Wait(code_, seen, [handle] {
         std::lock_guard lock(handle->mu);
         if (handle->stream != nullptr) handle->stream->Wake();
@@ -176,7 +169,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
   const NotifyLogic* const logic_;
   const std::string code_;  // normalised
   uint64_t cursor_;         // event sequence of the last message written (or skipped)
-  std::shared_ptr<WatchHandle> handle_;
+  WatchHandle handle_;
   std::deque<v1::Message> pending_;
   v1::Message current_;
   uint64_t ticket_ = 0;  // the watch's, while waiting
@@ -208,38 +201,10 @@ grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMessages(
     return new RefusedWatch(absl::FailedPreconditionError("live updates are not set up"));
   }
   auto* stream = new WatchStream(this, logic_, code, *after);
-  std::shared_ptr<WatchHandle> handle = stream->handle();
-  bool closing;
-  {
-    std::lock_guard lock(streams_mu_);
-    closing = closing_;
-    if (!closing) streams_.insert(handle);
-  }
-  std::lock_guard lock(handle->mu);
-  if (closing) {
-    stream->CloseLocked();
-  } else {
-    stream->Begin();
-  }
+  streams_.Start(stream->handle(), [stream] { stream->Begin(); });
   return stream;
 }
 
-void NotifyService::CloseStreams() {
-  std::vector<std::shared_ptr<WatchHandle>> open;
-  {
-    std::lock_guard lock(streams_mu_);
-    closing_ = true;
-    open.assign(streams_.begin(), streams_.end());
-  }
-  for (const auto& handle : open) {
-    std::lock_guard lock(handle->mu);
-    if (handle->stream != nullptr) handle->stream->CloseLocked();
-  }
-}
-
-void NotifyService::Forget(const std::shared_ptr<WatchHandle>& handle) {
-  std::lock_guard lock(streams_mu_);
-  streams_.erase(handle);
-}
+void NotifyService::CloseStreams() { streams_.CloseAll(); }
 
 }  // namespace civic::notify

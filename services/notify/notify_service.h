@@ -3,18 +3,17 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 
 #include "civic/notify/v1/notify.grpc.pb.h"
 #include "libs/auth/caller.h"
 #include "libs/core/worker_pool.h"
+#include "libs/rpc/stream_registry.h"
 #include "services/notify/notify_logic.h"
 #include "services/notify/sign_in.h"
 
 namespace civic::notify {
 
-struct WatchHandle;  // one WatchMessages stream (notify_service.cc)
+class WatchStream;  // one WatchMessages stream (notify_service.cc)
 
 class NotifyService final : public v1::NotifyService::CallbackService {
  public:
@@ -57,10 +56,7 @@ class NotifyService final : public v1::NotifyService::CallbackService {
 
   // ---- Live updates: the open streams, for CloseStreams.
   friend class WatchStream;
-  void Forget(const std::shared_ptr<WatchHandle>& handle);
-  std::mutex streams_mu_;
-  bool closing_ = false;
-  std::set<std::shared_ptr<WatchHandle>> streams_;
+  rpc::StreamRegistry<WatchStream> streams_;
 };
 
 // The role of the SMS provider's adapter, which alone may read the SMS outbox.
