@@ -41,6 +41,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "proto/civic_descriptors.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/edge.h"
 #include "services/gateway/http_rules.h"
@@ -891,7 +892,19 @@ absl::Status GatewayImpl::Start() {
                               .contact = config_.open311_contact,
                               .key_service = config_.open311_key_service},
       open311_api_keys_);
-  openapi_json_ = BuildOpenApi(routes_).dump();
+  // ---- The OpenAPI document, with the protos' comments (proto/civic_descriptors.h); the
+  // pool is only read while building, and the document is kept as text.
+  {
+    absl::StatusOr<std::unique_ptr<google::protobuf::DescriptorPool>> comments =
+        CommentsPool(civic::proto::CommentedDescriptorSet());
+    if (!comments.ok()) {
+      CIVIC_LOG_WARN("gateway: the OpenAPI document goes without proto comments: {}",
+                     comments.status().ToString());
+    }
+    openapi_json_ = BuildOpenApi(routes_, OpenApiInfo{.require_api_key = config_.require_api_key},
+                                 comments.ok() ? comments->get() : nullptr)
+                        .dump();
+  }
   edge_ = std::make_unique<EdgePolicy>(config_);  // rate limits, CORS, body limits (edge.h)
 
   const std::string& listen = config_.http_listen;

@@ -5,12 +5,15 @@
 #include "services/gateway/openapi.h"
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -42,6 +45,7 @@ json Ref(absl::string_view prefix, absl::string_view name) {
 struct Context {
   json* schemas;
   const google::protobuf::DescriptorPool* comments;  // may be null
+  bool require_api_key = false;                      // OpenApiInfo::require_api_key
 };
 
 // The twin of a descriptor in the comments pool (same full name), or null.
@@ -543,6 +547,109 @@ json ImageResponse() {
           {"content", std::move(content)}};
 }
 
+// ---- Security (auth.h decides at the gateway; the services enforce roles and owners).
+
+constexpr absl::string_view kApiKeyScheme = "ApiKey";
+constexpr absl::string_view kStaffTokenScheme = "StaffToken";
+constexpr absl::string_view kCitizenTokenScheme = "CitizenToken";
+constexpr absl::string_view kDeviceIdScheme = "DeviceId";
+
+// Who a route is for, by its path: the rule every route under these prefixes follows
+// (intake's admin RPCs require role "admin"; ListMyReports takes a citizen token or
+// x-civic-device-id, which the gateway fills from X-Device-Id).
+enum class Audience { kAnyone, kStaff, kOwner };
+
+bool UnderPrefix(absl::string_view path, absl::string_view prefix) {
+  return path == prefix || absl::StartsWith(path, absl::StrCat(prefix, "/")) ||
+         absl::StartsWith(path, absl::StrCat(prefix, ":"));
+}
+
+Audience AudienceOf(absl::string_view path) {
+  if (UnderPrefix(path, "/v1/admin")) return Audience::kStaff;
+  if (UnderPrefix(path, "/v1/me")) return Audience::kOwner;
+  return Audience::kAnyone;
+}
+
+// The security requirements of a route for `audience`: each way in with the app's key,
+// then, when the gateway does not require one, the same ways without it ({} alone: open).
+json SecurityRequirements(Audience audience, bool require_api_key) {
+  std::vector<std::vector<absl::string_view>> ways;  // alternatives, without the key
+  switch (audience) {
+    case Audience::kAnyone:
+      ways = {{}};
+      break;
+    case Audience::kStaff:
+      ways = {{kStaffTokenScheme}};
+      break;
+    case Audience::kOwner:
+      ways = {{kCitizenTokenScheme}, {kDeviceIdScheme}};
+      break;
+  }
+  json out = json::array();
+  auto add = [&out](const std::vector<absl::string_view>& schemes, bool with_key) {
+    json requirement = json::object();
+    if (with_key) requirement[std::string(kApiKeyScheme)] = json::array();
+    for (absl::string_view scheme : schemes) requirement[std::string(scheme)] = json::array();
+    out.push_back(std::move(requirement));
+  };
+  for (const auto& way : ways) add(way, true);
+  if (!require_api_key) {
+    for (const auto& way : ways) add(way, false);
+  }
+  return out;
+}
+
+// components.securitySchemes: what GatewayAuth::Authenticate reads.
+json SecuritySchemes(bool require_api_key) {
+  json schemes = json::object();
+  schemes[std::string(kApiKeyScheme)] = {
+      {"type", "apiKey"},
+      {"in", "header"},
+      {"name", "X-Api-Key"},
+      {"description",
+       absl::StrCat(
+           "The app's API key, issued by an administrator (`POST /v1/admin/api-keys`). ",
+           require_api_key
+               ? "Every /v1 route needs one on this gateway (without it: 401 "
+                 "`api-key-required`). "
+               : "Optional on this gateway, but checked whenever it is sent. ",
+           "An unknown or revoked key is refused with 401 (`invalid-api-key`, "
+           "`api-key-revoked`); a revoked key stops working within 10 s. A verified key has "
+           "its own rate budget.")}};
+  const std::string bearer_refusal =
+      "A bad or expired token is refused with 401 and `WWW-Authenticate: Bearer "
+      "error=\"invalid_token\"`; an operation called without the token it needs answers "
+      "401 with a Bearer challenge, or 403 for the wrong kind of caller or role.";
+  schemes[std::string(kStaffTokenScheme)] = {
+      {"type", "http"},
+      {"scheme", "bearer"},
+      {"bearerFormat", "JWT"},
+      {"description",
+       absl::StrCat("A staff token (operations centre, units): a JWT signed with HS256 "
+                    "(development) or RS256 (production) carrying `roles` and optionally "
+                    "`unit`; the service checks the role the operation names. ",
+                    bearer_refusal)}};
+  schemes[std::string(kCitizenTokenScheme)] = {
+      {"type", "http"},
+      {"scheme", "bearer"},
+      {"bearerFormat", "JWT"},
+      {"description",
+       absl::StrCat("A citizen token, from signing in with a code sent by SMS (`POST "
+                    "/v1/auth/code`, then `POST /v1/auth/token`; valid for 1 hour). Sent in "
+                    "the same Authorization header as staff tokens, told apart by its "
+                    "issuer. ",
+                    bearer_refusal)}};
+  schemes[std::string(kDeviceIdScheme)] = {
+      {"type", "apiKey"},
+      {"in", "header"},
+      {"name", "X-Device-Id"},
+      {"description",
+       "The app installation's id (1..128 characters of [A-Za-z0-9._-]; otherwise "
+       "ignored): an anonymous app's reports are those sent with it. On every route it is "
+       "also the scope of retries and of the per-device rate limit."}};
+  return schemes;
+}
+
 // ---- Event streams: a server-streaming method's route answers text/event-stream
 // (gateway.cc with sse.h writes it); the events are described here in words, since
 // OpenAPI 3.1 has no schema for the items of a stream.
@@ -615,7 +722,10 @@ json RoutedOperation(const Route& route, const std::string& operation_id, const 
     std::vector<const Descriptor*> stack = {input};
     AddQueryParameters(input, "", excluded, &stack, ctx, &parameters);
   }
+  const Audience audience = AudienceOf(OpenApiPath(route.path));
   for (absl::string_view header : {"X-Request-Id", "X-Timeout-Ms", "X-Device-Id"}) {
+    // Where X-Device-Id identifies the caller, the DeviceId scheme documents it.
+    if (header == "X-Device-Id" && audience == Audience::kOwner) continue;
     parameters.push_back(Ref("#/components/parameters/", header));
   }
   if (method->server_streaming() && TakesLastEventId(input)) {  // ---- event streams
@@ -664,6 +774,7 @@ json RoutedOperation(const Route& route, const std::string& operation_id, const 
   if (method->server_streaming()) responses["200"] = EventStreamResponse(method, ctx);
   responses["default"] = Ref("#/components/responses/", kDefaultResponse);
   op["responses"] = std::move(responses);
+  op["security"] = SecurityRequirements(audience, ctx.require_api_key);
   return op;
 }
 
@@ -685,7 +796,8 @@ void AddGatewayPaths(json* paths) {
           {"headers", RequestIdHeader()},
           {"content", text}}},
         {"400", Ref("#/components/responses/", "BadRequest")},
-        {"default", Ref("#/components/responses/", kDefaultResponse)}}}};
+        {"default", Ref("#/components/responses/", kDefaultResponse)}}},
+      {"security", json::array()}};  // never authenticated (not under /v1)
   (*paths)["/openapi.json"]["get"] = {
       {"tags", json::array({std::string(kGatewayTag)})},
       {"operationId", "Gateway_OpenApi"},
@@ -700,7 +812,8 @@ void AddGatewayPaths(json* paths) {
           {"headers", RequestIdHeader()},
           {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}},
         {"400", Ref("#/components/responses/", "BadRequest")},
-        {"default", Ref("#/components/responses/", kDefaultResponse)}}}};
+        {"default", Ref("#/components/responses/", kDefaultResponse)}}},
+      {"security", json::array()}};
 }
 
 constexpr absl::string_view kConventions =
@@ -714,7 +827,10 @@ constexpr absl::string_view kConventions =
     "answered as images (their bytes), not JSON.\n\n"
     "Errors are RFC 9457 `application/problem+json` documents (`ProblemDetails`), with "
     "`errors` naming every bad field of a 400. Every response carries `X-Request-Id`; "
-    "`X-Timeout-Ms` sets the backend deadline.";
+    "`X-Timeout-Ms` sets the backend deadline.\n\n"
+    "Apps identify themselves with `X-Api-Key`; staff and signed-in citizens send "
+    "`Authorization: Bearer <JWT>`. Each operation's `security` says what it takes "
+    "(components.securitySchemes).";
 
 }  // namespace
 
@@ -772,18 +888,17 @@ json BuildOpenApi(const RouteTable& routes, const OpenApiInfo& info,
   }
   doc["servers"] =
       json::array({{{"url", "/"}, {"description", "The gateway serving this document."}}});
-  // Every operation is open to anonymous callers. When the gateway authenticates
-  // (auth.h: X-Api-Key, Authorization: Bearer), its schemes belong in
-  // components.securitySchemes and here, as alternatives to {} where optional.
-  doc["security"] = json::array();
+  // The default, an open route's; every operation states its own (SecurityRequirements).
+  doc["security"] = SecurityRequirements(Audience::kAnyone, info.require_api_key);
 
   json tags = json::array();
   std::set<std::string> tagged;
   json paths = json::object();
   json components = json::object();
   AddSharedComponents(&components);
+  components["securitySchemes"] = SecuritySchemes(info.require_api_key);
   json message_schemas = json::object();
-  const Context ctx{&message_schemas, comments};
+  const Context ctx{&message_schemas, comments, info.require_api_key};
   std::map<std::string, int> bindings;  // method full name -> routes seen
   for (const Route& route : routes.routes()) {
     const google::protobuf::ServiceDescriptor* service = route.method->service();
@@ -811,6 +926,66 @@ json BuildOpenApi(const RouteTable& routes, const OpenApiInfo& info,
   for (auto& [name, schema] : sorted) components["schemas"][name] = std::move(schema);
   doc["components"] = std::move(components);
   return doc;
+}
+
+namespace {
+
+// The first error of a file that does not build, for the status.
+class FirstError : public google::protobuf::DescriptorPool::ErrorCollector {
+ public:
+  void AddError(const std::string& filename, const std::string& element_name,
+                const google::protobuf::Message* descriptor, ErrorLocation location,
+                const std::string& message) override {
+    if (error_.empty()) error_ = absl::StrCat(element_name, ": ", message);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<google::protobuf::DescriptorPool>> CommentsPool(
+    std::string_view descriptor_set) {
+  google::protobuf::FileDescriptorSet set;
+  if (descriptor_set.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !set.ParseFromArray(descriptor_set.data(), static_cast<int>(descriptor_set.size()))) {
+    return absl::InvalidArgumentError("the descriptor set is not a FileDescriptorSet");
+  }
+  std::map<std::string, const google::protobuf::FileDescriptorProto*> files;
+  for (const auto& file : set.file()) files.emplace(file.name(), &file);
+  auto pool = std::make_unique<google::protobuf::DescriptorPool>();
+  // protoc writes imports first; building each file's imports before it also takes any
+  // other order. `building` catches a cycle.
+  std::set<std::string> building;
+  std::function<absl::Status(const google::protobuf::FileDescriptorProto&)> build =
+      [&](const google::protobuf::FileDescriptorProto& file) -> absl::Status {
+    if (pool->FindFileByName(file.name()) != nullptr) return absl::OkStatus();
+    if (!building.insert(file.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("descriptor set: ", file.name(), " is in an import cycle"));
+    }
+    for (const std::string& dependency : file.dependency()) {
+      auto it = files.find(dependency);
+      if (it == files.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("descriptor set: ", file.name(),
+                                                       " imports ", dependency,
+                                                       ", which the set does not hold"));
+      }
+      if (absl::Status status = build(*it->second); !status.ok()) return status;
+    }
+    FirstError errors;
+    if (pool->BuildFileCollectingErrors(file, &errors) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("descriptor set: cannot build ", file.name(), ": ", errors.error()));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& file : set.file()) {
+    if (absl::Status status = build(file); !status.ok()) return status;
+  }
+  return pool;
 }
 
 }  // namespace civic::gateway

@@ -4,13 +4,16 @@
 #include "services/gateway/openapi.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "civic/analytics/v1/analytics.pb.h"
@@ -27,6 +30,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/wrappers.pb.h"
+#include "proto/civic_descriptors.h"
 #include "services/gateway/http_rules.h"
 
 namespace civic::gateway {
@@ -554,6 +558,146 @@ TEST_CASE("OpenAPI summaries come from method comments when a pool with source i
             0) == 0);
   // Without comments, the summary is the method name in words.
   CHECK(Operation("/v1/reports/{tracking_code}", "get")["summary"] == "Get report status");
+}
+
+// ---- The protos' own comments (proto/civic_descriptors.h) and security (auth.h).
+
+TEST_CASE("OpenAPI descriptions come from the comments embedded with the protos") {
+  absl::StatusOr<std::unique_ptr<google::protobuf::DescriptorPool>> pool =
+      CommentsPool(civic::proto::CommentedDescriptorSet());
+  INFO(pool.status().ToString());
+  REQUIRE(pool.ok());
+  const json doc = BuildOpenApi(Table(), OpenApiInfo{}, pool->get());
+
+  // intake.proto: "Where a report stands, by its tracking code. NOT_FOUND for unknown codes."
+  const json& op = doc["paths"]["/v1/reports/{tracking_code}"]["get"];
+  CHECK(op["summary"] == "Where a report stands, by its tracking code");
+  const std::string description = op["description"].get<std::string>();
+  CHECK(description.rfind("Where a report stands, by its tracking code. NOT_FOUND for unknown "
+                          "codes.",
+                          0) == 0);
+  // Fields too: ListCategoriesResponse.categories "In catalogue order (by group, then code)."
+  const json& categories =
+      doc["components"]["schemas"]["civic.intake.v1.ListCategoriesResponse"]["properties"]
+         ["categories"];
+  CHECK(categories.value("description", "").rfind("In catalogue order", 0) == 0);
+  // The same paths as without comments.
+  CHECK(doc["paths"].size() == Doc()["paths"].size());
+}
+
+TEST_CASE("OpenAPI comments pool refuses what is not a self-contained descriptor set") {
+  CHECK(absl::IsInvalidArgument(CommentsPool("\xff\xff\xff").status()));
+
+  // intake.proto without its imports.
+  google::protobuf::FileDescriptorSet set;
+  civic::intake::v1::GetReportStatusRequest::descriptor()->file()->CopyTo(set.add_file());
+  const absl::StatusOr<std::unique_ptr<google::protobuf::DescriptorPool>> pool =
+      CommentsPool(set.SerializeAsString());
+  CHECK(absl::IsInvalidArgument(pool.status()));
+  CHECK(pool.status().message().find("google/api/annotations.proto") != std::string::npos);
+
+  // The same file with its imports, in any order, builds.
+  std::vector<const google::protobuf::FileDescriptor*> files;
+  std::function<void(const google::protobuf::FileDescriptor*)> add =
+      [&](const google::protobuf::FileDescriptor* file) {
+        if (std::find(files.begin(), files.end(), file) != files.end()) return;
+        files.push_back(file);  // before its imports: the reverse of protoc's order
+        for (int i = 0; i < file->dependency_count(); ++i) add(file->dependency(i));
+      };
+  add(civic::intake::v1::GetReportStatusRequest::descriptor()->file());
+  set.Clear();
+  for (const auto* file : files) file->CopyTo(set.add_file());
+  const absl::StatusOr<std::unique_ptr<google::protobuf::DescriptorPool>> built =
+      CommentsPool(set.SerializeAsString());
+  INFO(built.status().ToString());
+  REQUIRE(built.ok());
+  CHECK((*built)->FindMethodByName("civic.intake.v1.IntakeService.GetReportStatus") != nullptr);
+}
+
+TEST_CASE("OpenAPI security schemes are the credentials the gateway reads") {
+  const json& schemes = Doc()["components"]["securitySchemes"];
+  CHECK(schemes.at("ApiKey")["type"] == "apiKey");
+  CHECK(schemes.at("ApiKey")["in"] == "header");
+  CHECK(schemes.at("ApiKey")["name"] == "X-Api-Key");
+  for (const char* bearer : {"StaffToken", "CitizenToken"}) {
+    INFO(bearer);
+    CHECK(schemes.at(bearer)["type"] == "http");
+    CHECK(schemes.at(bearer)["scheme"] == "bearer");
+    CHECK(schemes.at(bearer)["bearerFormat"] == "JWT");
+  }
+  CHECK(schemes.at("DeviceId")["type"] == "apiKey");
+  CHECK(schemes.at("DeviceId")["in"] == "header");
+  CHECK(schemes.at("DeviceId")["name"] == "X-Device-Id");
+  for (const auto& [name, scheme] : schemes.items()) {
+    INFO(name);
+    CHECK_FALSE(scheme.value("description", "").empty());
+  }
+
+  // Every operation says what it takes, naming only those schemes, and each is used.
+  std::set<std::string> used;
+  for (const auto& [path, item] : Doc()["paths"].items()) {
+    for (const auto& [method, op] : item.items()) {
+      INFO(method << " " << path);
+      REQUIRE(op.contains("security"));
+      REQUIRE(op["security"].is_array());
+      for (const json& requirement : op["security"]) {
+        for (const auto& [scheme, roles] : requirement.items()) {
+          CHECK(schemes.contains(scheme));
+          CHECK(roles == json::array());
+          used.insert(scheme);
+        }
+      }
+    }
+  }
+  CHECK(used.size() == schemes.size());
+  // The gateway's own endpoints need nothing.
+  CHECK(Operation("/healthz", "get")["security"] == json::array());
+  CHECK(Operation("/openapi.json", "get")["security"] == json::array());
+}
+
+TEST_CASE("OpenAPI security follows the routes' rules, with the API key optional or required") {
+  const json key_optional = Doc();
+  const json key_required = BuildOpenApi(Table(), OpenApiInfo{.require_api_key = true});
+  auto security = [](const json& doc, const std::string& path, const std::string& method) {
+    return doc["paths"].at(path).at(method).at("security");
+  };
+
+  // An open route: anyone, with or without the app's key.
+  CHECK(security(key_optional, "/v1/categories", "get") ==
+        json::parse(R"([{"ApiKey": []}, {}])"));
+  CHECK(security(key_required, "/v1/categories", "get") == json::parse(R"([{"ApiKey": []}])"));
+  CHECK(key_optional["security"] == json::parse(R"([{"ApiKey": []}, {}])"));
+  CHECK(key_required["security"] == json::parse(R"([{"ApiKey": []}])"));
+
+  // An admin route: a staff token.
+  CHECK(security(key_optional, "/v1/admin/api-keys", "post") ==
+        json::parse(R"([{"ApiKey": [], "StaffToken": []}, {"StaffToken": []}])"));
+  CHECK(security(key_required, "/v1/admin/api-keys", "post") ==
+        json::parse(R"([{"ApiKey": [], "StaffToken": []}])"));
+
+  // The caller's own: a citizen token or the device's id.
+  CHECK(security(key_optional, "/v1/me/reports", "get") ==
+        json::parse(R"([{"ApiKey": [], "CitizenToken": []}, {"ApiKey": [], "DeviceId": []},
+                        {"CitizenToken": []}, {"DeviceId": []}])"));
+  CHECK(security(key_required, "/v1/me/reports", "get") ==
+        json::parse(R"([{"ApiKey": [], "CitizenToken": []}, {"ApiKey": [], "DeviceId": []}])"));
+  // There X-Device-Id is a credential (the DeviceId scheme), not also a parameter.
+  auto has_device_parameter = [](const json& op) {
+    for (const json& p : op["parameters"]) {
+      if (p.value("$ref", "") == "#/components/parameters/X-Device-Id") return true;
+    }
+    return false;
+  };
+  CHECK_FALSE(has_device_parameter(Operation("/v1/me/reports", "get")));
+  CHECK(has_device_parameter(Operation("/v1/categories", "get")));
+
+  // The key's description says which.
+  CHECK(key_required["components"]["securitySchemes"]["ApiKey"]["description"]
+            .get<std::string>()
+            .find("Every /v1 route needs one") != std::string::npos);
+  CHECK(key_optional["components"]["securitySchemes"]["ApiKey"]["description"]
+            .get<std::string>()
+            .find("Optional") != std::string::npos);
 }
 
 }  // namespace
