@@ -13,12 +13,13 @@ bash tools/build.sh
 shift || true
 
 # Development token secrets, made once and kept with the data: staff tokens (HS256, also
-# units' development tokens) and citizens' sign-in tokens. Production configures RS256
-# staff keys and its own secrets instead (deploy/civicd.example.json).
+# units' development tokens), citizens' sign-in tokens, and the key of citizens' phone
+# subjects (notify and intake must share it). Production configures RS256 staff keys and
+# its own secrets instead (deploy/civicd.example.json).
 secrets=./data/secrets
 mkdir -p "$secrets"
 chmod 700 "$secrets"
-for name in staff-hs256 citizen-hs256; do
+for name in staff-hs256 citizen-hs256 phone-subject; do
   [ -s "$secrets/$name.key" ] || (umask 077; head -c 48 /dev/urandom | base64 -w0 >"$secrets/$name.key")
 done
 keys=()
@@ -27,6 +28,9 @@ for section in gateway intake routing notify cases; do
 done
 for section in gateway intake routing notify; do
   keys+=(--set "$section.citizen_token_secret_file=$secrets/citizen-hs256.key")
+done
+for section in intake notify; do
+  keys+=(--set "$section.phone_subject_key_file=$secrets/phone-subject.key")
 done
 echo "run: staff tokens for development: bash tools/dev_token.sh admin (see README)"
 exec build/services/civicd/civicd --data-dir=./data --shared-data="$shared_data" "${keys[@]}" "$@"

@@ -2,12 +2,14 @@
 #include "libs/auth/caller.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/auth/secrets.h"
+#include "libs/core/log.h"
 
 namespace civic::auth {
 namespace {
@@ -75,8 +77,28 @@ absl::StatusOr<Caller> FromAuthorization(absl::string_view authorization,
 
 }  // namespace
 
-std::string CitizenSubjectForPhone(absl::string_view e164_phone) {
-  return absl::StrCat("phone:", HexEncode(Sha256(e164_phone)));
+PhoneSubjects::PhoneSubjects(std::string key) : key_(std::move(key)) {
+  if (key_.empty()) {
+    // A programming error (config loading refuses empty keys): subjects made with an
+    // empty key would be guessable from the number, which this class exists to prevent.
+    CIVIC_LOG_ERROR("PhoneSubjects: empty key");
+    std::abort();
+  }
+}
+
+std::string PhoneSubjects::For(absl::string_view e164_phone) const {
+  return absl::StrCat("phone:", HexEncode(HmacSha256(key_, e164_phone)));
+}
+
+absl::StatusOr<std::optional<PhoneSubjects>> LoadPhoneSubjects(const std::string& key_file) {
+  if (key_file.empty()) return std::optional<PhoneSubjects>();
+  // The same rules as the token secrets (an HS256 key is what this is, too).
+  absl::StatusOr<VerifyKeys> read = LoadVerifyKeys(key_file, "");
+  if (!read.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("phone subject key ", read.status().message()));
+  }
+  return std::optional<PhoneSubjects>(PhoneSubjects(std::move(read->hs256_secret)));
 }
 
 bool Caller::HasRole(absl::string_view role) const {

@@ -9,6 +9,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,31 @@ inline constexpr char kAppIdMetadata[] = "x-civic-app-id";
 inline constexpr char kCitizenTokenIssuer[] = "civicdesk/citizen";
 inline constexpr char kCitizenRole[] = "citizen";
 
-// The citizen's pseudonymous subject for a phone in E.164: "phone:" followed by the hex
-// SHA-256 of the number. Tokens and indexes carry this, never the number.
-std::string CitizenSubjectForPhone(absl::string_view e164_phone);
+// Citizens' pseudonymous subjects: "phone:" followed by the hex HMAC-SHA256 of the E.164
+// number under a server key. Tokens and indexes carry this, never the number. Keyed
+// because phone numbers are few (about 10^9 per country code): an unkeyed hash of one is
+// reversed by hashing them all, in minutes. notify (which mints citizen tokens) and
+// intake (which indexes reports by phone) must use the same key; a new key makes every
+// existing subject (live tokens, indexes, pending codes) match no one. Immutable.
+class PhoneSubjects {
+ public:
+  // `key` is the server secret. An empty one aborts: it would make subjects as
+  // reversible as the unkeyed hash this exists to avoid (LoadPhoneSubjects checks files).
+  explicit PhoneSubjects(std::string key);
+
+  // The subject of `e164_phone`, e.g. "+84901234567" (normalise first: another spelling
+  // of the number is another subject).
+  std::string For(absl::string_view e164_phone) const;
+
+ private:
+  std::string key_;
+};
+
+// The PhoneSubjects keyed with the secret in `key_file`, read as the HS256 secret files
+// are (LoadVerifyKeys: surrounding whitespace dropped, at least 32 bytes left); nullopt
+// for an empty path (the caller decides what is then off). INVALID_ARGUMENT naming the
+// file when it cannot be read or is too short.
+absl::StatusOr<std::optional<PhoneSubjects>> LoadPhoneSubjects(const std::string& key_file);
 
 struct Caller {
   enum class Kind { kAnonymous, kCitizen, kStaff };

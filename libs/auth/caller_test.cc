@@ -19,6 +19,7 @@ using nlohmann::json;
 const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01Z
 const std::string kStaffSecret = "staff-secret-0123456789abcdef-0123456789";
 const std::string kCitizenSecret = "citizen-secret-0123456789abcdef-01234567";
+const PhoneSubjects kPhones("phone-subject-key-0123456789abcdef-0123456");
 
 AuthKeys Keys() {
   AuthKeys keys;
@@ -40,7 +41,7 @@ std::string StaffToken(const json& roles, const std::string& unit = "",
 
 std::string CitizenToken(const std::string& secret = kCitizenSecret,
                          const std::string& issuer = kCitizenTokenIssuer) {
-  return SignHs256({{"sub", CitizenSubjectForPhone("+84901234567")},
+  return SignHs256({{"sub", kPhones.For("+84901234567")},
                     {"roles", {"citizen", "admin"}},  // a citizen never gets more than "citizen"
                     {"iss", issuer},
                     {"exp", absl::ToUnixSeconds(kNow + absl::Hours(1))}},
@@ -89,7 +90,7 @@ TEST_CASE("a citizen token is a citizen with role citizen only", "[auth][caller]
       CallerFromAuthorization("Bearer " + CitizenToken(), Keys(), kNow);
   REQUIRE(caller.ok());
   CHECK(caller->kind == Caller::Kind::kCitizen);
-  CHECK(caller->subject == CitizenSubjectForPhone("+84901234567"));
+  CHECK(caller->subject == kPhones.For("+84901234567"));
   CHECK(caller->roles == std::vector<std::string>{"citizen"});
   CHECK(RequireRole(*caller, {"admin"}, "x").code() == absl::StatusCode::kPermissionDenied);
 }
@@ -196,8 +197,40 @@ TEST_CASE("secrets: SHA-256, hex, constant-time equality and random codes", "[au
     seen.insert(code);
   }
   CHECK(seen.size() > 190);  // 200 draws from a million rarely collide
-  CHECK(CitizenSubjectForPhone("+84901234567") ==
-        "phone:" + HexEncode(Sha256("+84901234567")));
+  // RFC 4231, test case 2.
+  CHECK(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST_CASE("a phone's subject is keyed: not its plain hash, and another key gives another",
+          "[auth][secrets]") {
+  const std::string subject = kPhones.For("+84901234567");
+  CHECK(subject == "phone:" + HexEncode(HmacSha256("phone-subject-key-0123456789abcdef-0123456",
+                                                   "+84901234567")));
+  CHECK(subject != "phone:" + HexEncode(Sha256("+84901234567")));
+  CHECK(subject.find("901234567") == std::string::npos);
+  CHECK(PhoneSubjects("another-key-0123456789abcdef-0123456789ab").For("+84901234567") !=
+        subject);
+  CHECK(kPhones.For("+84901234568") != subject);
+
+  // From a file, as the secrets are read; no file configured: none.
+  storage::TestDir dir;
+  const std::string key_file = (dir.path() / "phone-subject.key").string();
+  std::ofstream(key_file) << "  phone-subject-key-0123456789abcdef-0123456\n";
+  absl::StatusOr<std::optional<PhoneSubjects>> loaded = LoadPhoneSubjects(key_file);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->For("+84901234567") == subject);
+  absl::StatusOr<std::optional<PhoneSubjects>> none = LoadPhoneSubjects("");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  const std::string short_file = (dir.path() / "short.key").string();
+  std::ofstream(short_file) << "too-short";
+  CHECK(LoadPhoneSubjects(short_file).status().code() == absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::optional<PhoneSubjects>> missing =
+      LoadPhoneSubjects((dir.path() / "nope").string());
+  CHECK(missing.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(missing.status().message().find("nope") != absl::string_view::npos);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The few cryptographic primitives CivicDesk's credentials need (API keys, sign-in
 // codes, the citizen's pseudonymous subject), on OpenSSL, so services never hand-roll
-// them: a CSPRNG, SHA-256 and comparison in constant time.
+// them: a CSPRNG, SHA-256, HMAC-SHA256 and comparison in constant time.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +20,10 @@ std::string RandomDigits(int digits);
 
 // SHA-256 of `data`: 32 raw bytes.
 std::string Sha256(absl::string_view data);
+
+// HMAC-SHA256 of `data` under `key` (RFC 2104): 32 raw bytes. For hashes of small input
+// spaces (phone numbers) that must not be reversible by trying every input.
+std::string HmacSha256(absl::string_view key, absl::string_view data);
 
 // Lower-case hexadecimal of `bytes`.
 std::string HexEncode(absl::string_view bytes);

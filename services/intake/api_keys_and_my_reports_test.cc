@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "libs/auth/caller.h"
+#include "libs/auth/secrets.h"
 #include "libs/core/status.h"
 #include "libs/storage/test_dir.h"
 #include "services/intake/api_keys.h"
@@ -14,16 +15,25 @@
 namespace civic::intake {
 namespace {
 
+// notify's key too, in a deployment.
+const auth::PhoneSubjects kPhones("phone-subject-key-for-tests-0123456789ab");
+
 struct Fixture {
+  // Without `phones`, intake runs without the phone subject key.
+  explicit Fixture(std::optional<auth::PhoneSubjects> phones = kPhones)
+      : logic(store.get(), catalog.get(), blocklist.get(), &clock,
+              IntakeLimits{.phone_subjects = phones}),
+        mine(store.get(), phones) {}
+
   storage::TestDir dir;
   std::unique_ptr<storage::Store> store =
       std::move(*storage::Store::Open({dir.path(), IntakeKeyspaces()}));
   std::unique_ptr<Catalog> catalog = std::move(*Catalog::Load(SharedData() / "categories.json"));
   FakeClock clock;
   std::unique_ptr<Blocklist> blocklist = std::move(*Blocklist::Load(store.get(), &clock));
-  IntakeLogic logic{store.get(), catalog.get(), blocklist.get(), &clock, IntakeLimits{}};
+  IntakeLogic logic;
   ApiKeyStore keys{store.get(), &clock};
-  MyReports mine{store.get()};
+  MyReports mine;
 };
 
 v1::SubmitReportRequest Report(const std::string& phone, double lat) {
@@ -104,7 +114,7 @@ TEST_CASE("a signed-in citizen lists the reports giving their phone, newest firs
           "contact details, and nobody else sees them",
           "[intake][auth]") {
   Fixture f;
-  const std::string citizen = auth::CitizenSubjectForPhone("+84901234567");
+  const std::string citizen = kPhones.For("+84901234567");
   std::vector<std::string> codes;
   for (int i = 0; i < 3; ++i) {
     // The same phone typed three ways, far enough apart not to be one case.
@@ -138,11 +148,11 @@ TEST_CASE("a signed-in citizen lists the reports giving their phone, newest firs
 
   // Another citizen sees only their own.
   absl::StatusOr<v1::ListMyReportsResponse> other =
-      f.mine.ForCitizen(auth::CitizenSubjectForPhone("+84912345678"), {});
+      f.mine.ForCitizen(kPhones.For("+84912345678"), {});
   REQUIRE(other.ok());
   REQUIRE(other->reports_size() == 1);
   CHECK(other->reports(0).contact().phone() == "+84912345678");
-  CHECK(f.mine.ForCitizen(auth::CitizenSubjectForPhone("+84987654321"), {})->reports().empty());
+  CHECK(f.mine.ForCitizen(kPhones.For("+84987654321"), {})->reports().empty());
 
   v1::ListMyReportsRequest bad;
   bad.set_page_token("../../etc");
@@ -173,6 +183,40 @@ TEST_CASE("an app without sign-in lists what its device sent, without contact de
   CHECK(f.mine.ForDevice("dev-c", {})->reports().empty());
   CHECK(f.mine.ForDevice("", {})->reports().empty());
   CHECK(f.mine.ForDevice(std::string("dev-a\x1f", 6), {})->reports().empty());
+}
+
+TEST_CASE("without the phone subject key, reports are indexed by device only and citizens' "
+          "listings are off",
+          "[intake][auth]") {
+  Fixture f(std::nullopt);
+  auto sent = f.logic.Submit(Report("0901 234 567", 10.70), {.device_id = "dev-a"});
+  REQUIRE(sent.ok());
+  int by_phone = 0;
+  REQUIRE(f.store->Scan(kByPhoneCf, "", "", [&](absl::string_view, absl::string_view) {
+    ++by_phone;
+    return true;
+  }).ok());
+  CHECK(by_phone == 0);
+  absl::StatusOr<v1::ListMyReportsResponse> citizen =
+      f.mine.ForCitizen(kPhones.For("+84901234567"), {});
+  CHECK(citizen.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(ReasonOf(citizen.status()) == "MY_REPORTS_BY_PHONE_OFF");
+  absl::StatusOr<v1::ListMyReportsResponse> device = f.mine.ForDevice("dev-a", {});
+  REQUIRE(device.ok());
+  REQUIRE(device->reports_size() == 1);
+  CHECK(device->reports(0).tracking_code() == sent->tracking_code());
+}
+
+TEST_CASE("the by-phone index is keyed: another key finds nothing", "[intake][auth]") {
+  Fixture f;
+  REQUIRE(f.logic.Submit(Report("0901 234 567", 10.70), {.device_id = "dev-a"}).ok());
+  CHECK(f.mine.ForCitizen(kPhones.For("+84901234567"), {})->reports_size() == 1);
+  const auth::PhoneSubjects other("another-phone-key-0123456789abcdef-01");
+  CHECK(f.mine.ForCitizen(other.For("+84901234567"), {})->reports().empty());
+  // Nor does the phone's plain hash, which anyone could compute.
+  CHECK(f.mine.ForCitizen("phone:" + auth::HexEncode(auth::Sha256("+84901234567")), {})
+            ->reports()
+            .empty());
 }
 
 TEST_CASE("a report's public status has no field that could carry contact data",

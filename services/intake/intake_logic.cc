@@ -336,7 +336,8 @@ absl::StatusOr<v1::SubmitReportResponse> IntakeLogic::Submit(
   batch.Put(kByCodeCf, stored.tracking_code(), stored.report_id());
   if (!request_key.empty()) batch.Put(kByRequestCf, request_key, stored.report_id());
   batch.Put(kOutboxCf, absl::StrCat(lane, "\x1f", stored.report_id()), "");
-  IndexReportOwners(stored, caller.device_id, batch);  // "my reports" (my_reports.h)
+  IndexReportOwners(stored, caller.device_id,  // "my reports" (my_reports.h)
+                    limits_.phone_subjects ? &*limits_.phone_subjects : nullptr, batch);
   CIVIC_RETURN_IF_ERROR(store_->Write(batch));
   if (stored.request().has_location()) {
     nearby_.Add(stored.request().category(), stored.request().location().lat(),

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "civic/intake/v1/intake.pb.h"
+#include "libs/auth/caller.h"
 #include "libs/core/clock.h"
 #include "libs/storage/store.h"
 #include "services/intake/abuse.h"
@@ -38,6 +40,9 @@ struct IntakeLimits {
   RateLimit per_device{.reports = 10, .per = absl::Hours(1)};
   RateLimit per_phone{.reports = 20, .per = absl::Hours(24)};
   photos::PhotoLimits photos;
+  // Keys the by-phone "my reports" index (my_reports.h), with notify's key; unset:
+  // reports are indexed by device only.
+  std::optional<auth::PhoneSubjects> phone_subjects;
 };
 
 // Who is calling, from the request's metadata (set by the gateway from credentials).

@@ -1,6 +1,7 @@
 #include "services/intake/module.h"
 
 #include "libs/config/config.h"
+#include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/rpc/channel.h"
 #include "services/intake/catalog.h"
@@ -18,6 +19,14 @@ class IntakeModule final : public modules::ServiceModule {
   absl::Status Start() override {
     // The token keys first: a missing key file must fail before anything starts.
     CIVIC_ASSIGN_OR_RETURN(auth::AuthKeys keys, auth::LoadAuthKeys(config_.auth));
+    // Citizens' subjects, keyed as notify keys them (the "my reports" index by phone).
+    CIVIC_ASSIGN_OR_RETURN(std::optional<auth::PhoneSubjects> phone_subjects,
+                           auth::LoadPhoneSubjects(config_.phone_subject_key_file));
+    if (!phone_subjects && !keys.citizen.empty()) {
+      CIVIC_LOG_WARN("intake: citizen tokens are accepted but intake.phone_subject_key_file is "
+                     "not set: new reports are not indexed by phone, and citizens cannot list "
+                     "their reports");
+    }
     CIVIC_ASSIGN_OR_RETURN(catalog_, Catalog::Load(context().shared_data / "categories.json"));
     // Photos go to blob files: large values kept out of the LSM tree.
     std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> photo_options;
@@ -34,7 +43,8 @@ class IntakeModule final : public modules::ServiceModule {
                        .window = absl::Hours(config_.duplicate_window_hours)},
             .per_device = {.reports = config_.device_reports_per_hour, .per = absl::Hours(1)},
             .per_phone = {.reports = config_.phone_reports_per_day, .per = absl::Hours(24)},
-            .photos = {.max_photos = config_.max_photos, .max_bytes = config_.max_photo_bytes}});
+            .photos = {.max_photos = config_.max_photos, .max_bytes = config_.max_photo_bytes},
+            .phone_subjects = phone_subjects});
     CIVIC_RETURN_IF_ERROR(logic_->Recover());
 
     const absl::Duration timeout = absl::Milliseconds(config_.peer_timeout_ms);
@@ -52,7 +62,7 @@ class IntakeModule final : public modules::ServiceModule {
     outbox_->Start();
     // Authentication: API keys and report owners (the token keys were read first).
     api_keys_ = std::make_unique<ApiKeyStore>(store(), context().clock);
-    my_reports_ = std::make_unique<MyReports>(store());
+    my_reports_ = std::make_unique<MyReports>(store(), std::move(phone_subjects));
     service_ = std::make_unique<IntakeService>(
         logic_.get(), blocklist_.get(), outbox_.get(), cases_.get(), config_.workers,
         IntakeAccess{.authorizer = auth::Authorizer(std::move(keys), context().clock),

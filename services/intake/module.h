@@ -25,6 +25,9 @@ struct IntakeConfig {
   int64_t max_photo_bytes = 10 << 20;
   // Keys of the bearer tokens intake accepts (admin RPCs; citizens' "my reports").
   auth::AuthKeyFiles auth;
+  // The key of citizens' phone subjects, the same file as notify's: reports are indexed
+  // by it for signed-in citizens. Empty: by device only, and citizens' listings are off.
+  std::string phone_subject_key_file;
 
   template <typename V>
   void Visit(V& v) {
@@ -43,6 +46,9 @@ struct IntakeConfig {
     v("max_photos", max_photos, "photos accepted with one report");
     v("max_photo_bytes", max_photo_bytes, "largest photo accepted, in bytes");
     auth.Visit(v);
+    v("phone_subject_key_file", phone_subject_key_file,
+      "file holding notify's phone subject key (the same file); empty: reports are indexed "
+      "by device only and signed-in citizens cannot list theirs");
   }
   absl::Status Validate() const;
 };

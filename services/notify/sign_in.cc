@@ -1,6 +1,7 @@
 // Citizen sign-in by SMS code (see sign_in.h).
 #include "services/notify/sign_in.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "absl/strings/ascii.h"
@@ -51,6 +52,24 @@ std::string SmsBody(absl::string_view code, absl::string_view language, absl::Du
                       minutes, " phút. Không chia sẻ mã này với bất kỳ ai.");
 }
 
+// RESOURCE_EXHAUSTED with RetryInfo: `what` has happened too often; ask again after `wait`.
+absl::Status RetryLater(absl::string_view what, absl::string_view reason, absl::Duration wait) {
+  return WithRetryDelay(
+      WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                     what, "; ask again in ",
+                     absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))), " s")),
+                 reason, kDomain),
+      wait);
+}
+
+// A code's record may go once it has ended longer than `grace` ago (spent or not: a
+// spent one is as dead), and no longer holds back a resend.
+bool CodeEnded(const v1::StoredSignInCode& stored, absl::Time now, absl::Duration grace,
+               absl::Duration resend_interval) {
+  return now >= FromTimestamp(stored.expires_at()) + grace &&
+         now >= FromTimestamp(stored.created_at()) + resend_interval;
+}
+
 absl::Status NoLiveCode() {
   return WithReason(
       absl::UnauthenticatedError("no valid sign-in code for this phone; request a new one"),
@@ -63,6 +82,93 @@ std::vector<std::string> SignInKeyspaces() { return {kSignInCodesCf, kSmsOutboxC
 
 std::mutex& SignIn::LockFor(const std::string& subject) {
   return locks_[std::hash<std::string>{}(subject) % locks_.size()];
+}
+
+bool SignIn::Configured() const {
+  return !options_.token_secret.empty() && options_.phone_subjects.has_value();
+}
+
+absl::Status SignIn::TakeSmsBudget(absl::Time now) {
+  if (options_.max_sms_per_minute <= 0) return absl::OkStatus();
+  // A sliding window: the SMS of the last 60 s, whatever the phone.
+  constexpr absl::Duration kWindow = absl::Minutes(1);
+  std::lock_guard lock(budget_mu_);
+  while (!sms_sent_.empty() && sms_sent_.front() <= now - kWindow) sms_sent_.pop_front();
+  if (sms_sent_.size() >= static_cast<size_t>(options_.max_sms_per_minute)) {
+    return RetryLater("too many sign-in codes are being sent right now",
+                      "SIGN_IN_SMS_BUDGET_EXHAUSTED", sms_sent_.front() + kWindow - now);
+  }
+  sms_sent_.push_back(now);
+  return absl::OkStatus();
+}
+
+absl::Status SignIn::PruneOutbox(absl::Time now, storage::Batch& batch, PruneCursors& cursors) {
+  if (options_.prune_step <= 0) return absl::OkStatus();
+  std::string from;
+  {
+    std::lock_guard lock(prune_mu_);
+    from = outbox_prune_from_;  // past the tombstones of earlier prunes
+  }
+  const absl::Time cutoff = now - options_.prune_grace;
+  int deleted = 0;
+  // Ids sort by creation time and every code lives code_ttl: the oldest entries expire
+  // first, so the walk stops at the first one still within the grace. (An entry made
+  // with a longer ttl before a config change only holds the others back a while.)
+  CIVIC_RETURN_IF_ERROR(store_->Scan(
+      kSmsOutboxCf, "", from, [&](absl::string_view key, absl::string_view value) {
+        v1::OutgoingSms sms;
+        if (!sms.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return true;  // left for an operator: ListOutgoing reports it as DATA_LOSS
+        }
+        if (FromTimestamp(sms.expires_at()) > cutoff) return false;
+        batch.Delete(kSmsOutboxCf, key);
+        cursors.outbox = std::string(key);
+        return ++deleted < options_.prune_step;
+      }));
+  return absl::OkStatus();
+}
+
+absl::Status SignIn::PruneCodes(absl::Time now, const std::mutex* held, storage::Batch& batch,
+                                std::vector<std::unique_lock<std::mutex>>& locked,
+                                PruneCursors& cursors) {
+  if (options_.prune_step <= 0) return absl::OkStatus();
+  std::string from;
+  {
+    std::lock_guard lock(prune_mu_);
+    from = codes_prune_from_;
+  }
+  // Keys are subjects, in no useful order: a round over the keyspace, a few per call.
+  std::vector<std::string> candidates;
+  int examined = 0;
+  CIVIC_RETURN_IF_ERROR(store_->Scan(
+      kSignInCodesCf, "", from, [&](absl::string_view key, absl::string_view value) {
+        if (key == from && !from.empty()) return true;  // examined by the previous round
+        v1::StoredSignInCode stored;
+        if (stored.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
+            CodeEnded(stored, now, options_.prune_grace, options_.resend_interval)) {
+          candidates.emplace_back(key);
+        }
+        cursors.codes = std::string(key);
+        return ++examined < options_.prune_step;
+      }));
+  if (examined < options_.prune_step) cursors.codes = "";  // the end: start over next time
+
+  std::vector<const std::mutex*> mine = {held};
+  for (const std::string& subject : candidates) {
+    std::mutex& lock = LockFor(subject);
+    if (std::find(mine.begin(), mine.end(), &lock) == mine.end()) {
+      std::unique_lock<std::mutex> taken(lock, std::try_to_lock);
+      if (!taken.owns_lock()) continue;  // in use: the next round will see it again
+      mine.push_back(&lock);
+      locked.push_back(std::move(taken));
+    }
+    // Read again under the lock: the scan's copy may predate a new code.
+    CIVIC_ASSIGN_OR_RETURN(std::optional<v1::StoredSignInCode> stored, Load(subject));
+    if (stored && CodeEnded(*stored, now, options_.prune_grace, options_.resend_interval)) {
+      batch.Delete(kSignInCodesCf, subject);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::StoredSignInCode>> SignIn::Load(
@@ -82,24 +188,23 @@ absl::StatusOr<v1::SendSignInCodeResponse> SignIn::SendCode(
   const std::string language = request.language().empty() ? "vi" : request.language();
   if (language != "vi" && language != "en") errors.Add("language", "must be \"vi\" or \"en\"");
   CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
-  if (options_.token_secret.empty()) return NotConfigured();
+  if (!Configured()) return NotConfigured();
 
-  const std::string subject = auth::CitizenSubjectForPhone(phone);
-  std::lock_guard lock(LockFor(subject));
+  const std::string subject = options_.phone_subjects->For(phone);
+  std::mutex& subject_lock = LockFor(subject);
+  std::lock_guard lock(subject_lock);
   const absl::Time now = clock_->Now();
   CIVIC_ASSIGN_OR_RETURN(std::optional<v1::StoredSignInCode> previous, Load(subject));
   if (previous) {
     const absl::Time resend_at = FromTimestamp(previous->created_at()) + options_.resend_interval;
     if (now < resend_at) {
-      const absl::Duration wait = resend_at - now;
-      return WithRetryDelay(
-          WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                         "a code was sent to this phone moments ago; ask again in ",
-                         absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))), " s")),
-                     "SIGN_IN_CODE_RATE_LIMITED", kDomain),
-          wait);
+      return RetryLater("a code was sent to this phone moments ago", "SIGN_IN_CODE_RATE_LIMITED",
+                        resend_at - now);
     }
   }
+  // Last of the checks, so that a refused request spends none of the budget. (A send
+  // whose write then fails still counts: the budget errs on the side of fewer SMS.)
+  CIVIC_RETURN_IF_ERROR(TakeSmsBudget(now));
 
   const std::string code = auth::RandomDigits(kCodeDigits);
   v1::StoredSignInCode stored;
@@ -117,10 +222,25 @@ absl::StatusOr<v1::SendSignInCodeResponse> SignIn::SendCode(
   *sms.mutable_created_at() = stored.created_at();
   *sms.mutable_expires_at() = stored.expires_at();
 
+  // Housekeeping rides along in the same batch: no thread of its own, and the keyspaces
+  // shrink as fast as sending grows them.
   storage::Batch batch(store_);
+  PruneCursors cursors;
+  std::vector<std::unique_lock<std::mutex>> locked;  // other subjects', until written
+  CIVIC_RETURN_IF_ERROR(PruneOutbox(now, batch, cursors));
+  CIVIC_RETURN_IF_ERROR(PruneCodes(now, &subject_lock, batch, locked, cursors));
   batch.Put(kSignInCodesCf, subject, stored.SerializeAsString());
   batch.Put(kSmsOutboxCf, sms.sms_id(), sms.SerializeAsString());
   CIVIC_RETURN_IF_ERROR(store_->Write(batch));
+  locked.clear();
+  {
+    std::lock_guard prune_lock(prune_mu_);
+    // Never backwards: a concurrent send may have got further.
+    if (cursors.outbox && *cursors.outbox > outbox_prune_from_) {
+      outbox_prune_from_ = *cursors.outbox;
+    }
+    if (cursors.codes) codes_prune_from_ = *cursors.codes;
+  }
   CIVIC_LOG_INFO("sign-in code queued as SMS {} to {}", sms.sms_id(), Pii<std::string>(phone));
 
   v1::SendSignInCodeResponse response;
@@ -136,9 +256,9 @@ absl::StatusOr<v1::CitizenToken> SignIn::Verify(const v1::VerifySignInCodeReques
   const std::string code(absl::StripAsciiWhitespace(request.code()));
   if (!IsCode(code)) errors.Add("code", absl::StrCat("must be the ", kCodeDigits, " digits sent"));
   CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
-  if (options_.token_secret.empty()) return NotConfigured();
+  if (!Configured()) return NotConfigured();
 
-  const std::string subject = auth::CitizenSubjectForPhone(phone);
+  const std::string subject = options_.phone_subjects->For(phone);
   std::lock_guard lock(LockFor(subject));
   const absl::Time now = clock_->Now();
   CIVIC_ASSIGN_OR_RETURN(std::optional<v1::StoredSignInCode> stored, Load(subject));

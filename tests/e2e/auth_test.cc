@@ -34,8 +34,9 @@ using Headers = HttpClient::Headers;
 // How long the gateway may reuse an API key check in these tests.
 constexpr int kApiKeyCacheMs = 300;
 
-// The suite's keys: an HS256 secret and an RSA pair for staff tokens, and the secret
-// notify signs citizen tokens with, written where civicd is told to read them.
+// The suite's keys: an HS256 secret and an RSA pair for staff tokens, the secret notify
+// signs citizen tokens with and the key of citizens' phone subjects, written where
+// civicd is told to read them.
 struct Keys {
   std::string staff_secret;
   std::string citizen_secret;
@@ -92,6 +93,14 @@ Keys MakeKeys(const std::filesystem::path& dir) {
   const std::string staff_file = WriteFile(dir / "staff.secret", keys.staff_secret + "\n");
   const std::string rsa_file = WriteFile(dir / "staff.pub.pem", public_pem);
   const std::string citizen_file = WriteFile(dir / "citizen.secret", keys.citizen_secret);
+  // Citizens' phone subjects: one key, shared by notify (tokens) and intake (my reports).
+  const std::string phone_subject_file =
+      WriteFile(dir / "phone-subject.key", auth::Base64UrlEncode(auth::RandomBytes(32)));
+  for (const char* section : {"intake", "notify"}) {
+    keys.civicd_args.push_back("--set");
+    keys.civicd_args.push_back(
+        absl::StrCat(section, ".phone_subject_key_file=", phone_subject_file));
+  }
   for (const char* section : {"gateway", "intake", "routing", "notify"}) {
     for (const auto& [key, file] :
          {std::pair{"staff_token_hs256_secret_file", staff_file},
