@@ -146,6 +146,11 @@ TEST_CASE("a signed-in citizen lists the reports giving their phone, newest firs
   CHECK(second->reports(0).tracking_code() == codes[0]);
   CHECK(second->next_page_token().empty());
 
+  // The tracking codes alone (notify's inbox), newest first, as many as asked for.
+  CHECK(*f.mine.CodesForCitizen(citizen, 10) ==
+        std::vector<std::string>{codes[2], codes[1], codes[0]});
+  CHECK(*f.mine.CodesForCitizen(citizen, 2) == std::vector<std::string>{codes[2], codes[1]});
+
   // Another citizen sees only their own.
   absl::StatusOr<v1::ListMyReportsResponse> other =
       f.mine.ForCitizen(kPhones.For("+84912345678"), {});
@@ -183,6 +188,8 @@ TEST_CASE("an app without sign-in lists what its device sent, without contact de
   CHECK(f.mine.ForDevice("dev-c", {})->reports().empty());
   CHECK(f.mine.ForDevice("", {})->reports().empty());
   CHECK(f.mine.ForDevice(std::string("dev-a\x1f", 6), {})->reports().empty());
+  CHECK(*f.mine.CodesForDevice("dev-a", 10) == std::vector<std::string>{mine->tracking_code()});
+  CHECK(f.mine.CodesForDevice("dev-c", 10)->empty());
 }
 
 TEST_CASE("without the phone subject key, reports are indexed by device only and citizens' "

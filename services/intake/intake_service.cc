@@ -196,6 +196,32 @@ grpc::ServerUnaryReactor* IntakeService::CheckApiKey(grpc::CallbackServerContext
   });
 }
 
+namespace {
+
+// Whether the caller has reports of their own to list: a signed-in citizen (by the
+// token's subject) or an anonymous app (by its device id). Staff have none.
+absl::Status CheckReportOwner(const auth::Caller& who, const std::string& device) {
+  switch (who.kind) {
+    case auth::Caller::Kind::kCitizen:
+      return absl::OkStatus();
+    case auth::Caller::Kind::kAnonymous:
+      if (device.empty()) {
+        return absl::UnauthenticatedError(
+            "sign in (a citizen bearer token) or send the app's X-Device-Id to list your "
+            "reports");
+      }
+      return absl::OkStatus();
+    case auth::Caller::Kind::kStaff:
+      break;
+  }
+  return absl::PermissionDeniedError("staff have no reports of their own here");
+}
+
+// Tracking codes ListMyTrackingCodes gives at most.
+constexpr size_t kMaxOwnCodes = 1000;
+
+}  // namespace
+
 grpc::ServerUnaryReactor* IntakeService::ListMyReports(grpc::CallbackServerContext* context,
                                                        const v1::ListMyReportsRequest* request,
                                                        v1::ListMyReportsResponse* response) {
@@ -204,23 +230,12 @@ grpc::ServerUnaryReactor* IntakeService::ListMyReports(grpc::CallbackServerConte
                                         device = CallerOf(*context).device_id]()
                                            -> absl::Status {
     if (!who.ok()) return who.status();
+    CIVIC_RETURN_IF_ERROR(CheckReportOwner(*who, device));
     if (access_.my_reports == nullptr) return absl::UnavailableError("my reports is not set up");
-    switch (who->kind) {
-      case auth::Caller::Kind::kCitizen: {
-        CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForCitizen(who->subject, *request));
-        break;
-      }
-      case auth::Caller::Kind::kAnonymous: {
-        if (device.empty()) {
-          return absl::UnauthenticatedError(
-              "sign in (a citizen bearer token) or send the app's X-Device-Id to list your "
-              "reports");
-        }
-        CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForDevice(device, *request));
-        break;
-      }
-      case auth::Caller::Kind::kStaff:
-        return absl::PermissionDeniedError("staff have no reports of their own here");
+    if (who->kind == auth::Caller::Kind::kCitizen) {
+      CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForCitizen(who->subject, *request));
+    } else {
+      CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForDevice(device, *request));
     }
     // Where each stands; a report whose case cannot be read now is listed without it.
     for (v1::MyReport& report : *response->mutable_reports()) {
@@ -228,6 +243,27 @@ grpc::ServerUnaryReactor* IntakeService::ListMyReports(grpc::CallbackServerConte
           logic_->GetStatus(report.tracking_code(), *cases_);
       if (status.ok()) *report.mutable_status() = *std::move(status);
     }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IntakeService::ListMyTrackingCodes(
+    grpc::CallbackServerContext* context, const v1::ListMyTrackingCodesRequest*,
+    v1::ListMyTrackingCodesResponse* response) {
+  return rpc::RunUnary(context, pool_, [this, response,
+                                        who = access_.authorizer.Identify(*context),
+                                        device = CallerOf(*context).device_id]()
+                                           -> absl::Status {
+    if (!who.ok()) return who.status();
+    CIVIC_RETURN_IF_ERROR(CheckReportOwner(*who, device));
+    if (access_.my_reports == nullptr) return absl::UnavailableError("my reports is not set up");
+    std::vector<std::string> codes;
+    if (who->kind == auth::Caller::Kind::kCitizen) {
+      CIVIC_ASSIGN_OR_RETURN(codes, access_.my_reports->CodesForCitizen(who->subject, kMaxOwnCodes));
+    } else {
+      CIVIC_ASSIGN_OR_RETURN(codes, access_.my_reports->CodesForDevice(device, kMaxOwnCodes));
+    }
+    for (std::string& code : codes) response->add_tracking_codes(std::move(code));
     return absl::OkStatus();
   });
 }

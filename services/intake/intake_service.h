@@ -80,6 +80,9 @@ class IntakeService final : public v1::IntakeService::CallbackService {
   grpc::ServerUnaryReactor* ListMyReports(grpc::CallbackServerContext* context,
                                           const v1::ListMyReportsRequest* request,
                                           v1::ListMyReportsResponse* response) override;
+  grpc::ServerUnaryReactor* ListMyTrackingCodes(
+      grpc::CallbackServerContext* context, const v1::ListMyTrackingCodesRequest* request,
+      v1::ListMyTrackingCodesResponse* response) override;
 
  private:
   // OK for staff with role "admin" (see auth::RequireRole for the errors).

@@ -52,12 +52,12 @@ v1::MyReport ToMyReport(const v1::StoredReport& stored, bool with_contact) {
 }  // namespace
 
 void IndexReportOwners(const v1::StoredReport& stored, const std::string& device_id,
-                       storage::Batch& batch) {
+                       const auth::PhoneSubjects* phone_subjects, storage::Batch& batch) {
   const v1::SubmitReportRequest& r = stored.request();
   // The phone is in E.164 by now (Validate normalised it).
-  if (!r.anonymous() && !r.contact().phone().empty()) {
+  if (phone_subjects != nullptr && !r.anonymous() && !r.contact().phone().empty()) {
     batch.Put(kByPhoneCf,
-              absl::StrCat(auth::CitizenSubjectForPhone(r.contact().phone()), "\x1f",
+              absl::StrCat(phone_subjects->For(r.contact().phone()), "\x1f",
                            stored.report_id()),
               "");
   }
@@ -89,6 +89,13 @@ absl::StatusOr<v1::ListMyReportsResponse> MyReports::List(
     errors.Add("page_token", "is not a token this API gave out");
   }
   CIVIC_RETURN_IF_ERROR(errors.ToStatus(kDomain));
+  if ((cf == kByPhoneCf || with_contact) && !phone_subjects_) {
+    // An empty list would tell the citizen they have no reports.
+    return WithReason(absl::FailedPreconditionError(
+                          "listing reports by signed-in phone is not configured "
+                          "(intake.phone_subject_key_file)"),
+                      "MY_REPORTS_BY_PHONE_OFF", kDomain);
+  }
   v1::ListMyReportsResponse response;
   if (!IsIndexableOwner(owner)) return response;
   const int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
@@ -115,14 +122,42 @@ absl::StatusOr<v1::ListMyReportsResponse> MyReports::List(
     }
     // The index is only a shortcut: personal data goes out only when the report's own
     // phone is the citizen's.
-    if (with_contact &&
-        auth::CitizenSubjectForPhone(stored.request().contact().phone()) != owner) {
+    if (with_contact && phone_subjects_->For(stored.request().contact().phone()) != owner) {
       continue;
     }
     *response.add_reports() = ToMyReport(stored, with_contact);
   }
   if (more && !ids.empty()) response.set_next_page_token(ids.back());
   return response;
+}
+
+absl::StatusOr<std::vector<std::string>> MyReports::CodesForCitizen(const std::string& subject,
+                                                                  size_t limit) const {
+  return Codes(kByPhoneCf, subject, /*with_contact=*/true, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> MyReports::CodesForDevice(const std::string& device_id,
+                                                                 size_t limit) const {
+  return Codes(kByDeviceCf, device_id, /*with_contact=*/false, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> MyReports::Codes(absl::string_view cf,
+                                                          const std::string& owner,
+                                                          bool with_contact,
+                                                          size_t limit) const {
+  // Page by page through List, so the owner checks are the same as the listing's.
+  std::vector<std::string> codes;
+  v1::ListMyReportsRequest page;
+  page.set_page_size(kMaxPageSize);
+  while (codes.size() < limit) {
+    CIVIC_ASSIGN_OR_RETURN(v1::ListMyReportsResponse listed, List(cf, owner, page, with_contact));
+    for (const v1::MyReport& report : listed.reports()) {
+      if (codes.size() < limit) codes.push_back(report.tracking_code());
+    }
+    if (listed.next_page_token().empty()) break;
+    page.set_page_token(listed.next_page_token());
+  }
+  return codes;
 }
 
 }  // namespace civic::intake

@@ -19,11 +19,12 @@ void MessageWatch::Committed(uint64_t sequence) {
       for (const std::string& code : it->second) {
         auto waiting = waiters_.find(code);
         if (waiting == waiters_.end()) continue;
-        for (auto& [ticket, fn] : waiting->second) {
-          codes_.erase(ticket);
-          wake.push_back(std::move(fn));
+        const std::set<uint64_t> woken = waiting->second;  // ForgetLocked edits the set
+        for (uint64_t ticket : woken) {
+          auto waiter = tickets_.find(ticket);
+          wake.push_back(std::move(waiter->second.wake));
+          ForgetLocked(waiter);
         }
-        waiters_.erase(waiting);
       }
     }
     staged_.erase(staged_.begin(), end);
@@ -38,30 +39,35 @@ uint64_t MessageWatch::version() const {
   return version_;
 }
 
-uint64_t MessageWatch::Wait(const std::string& code, uint64_t seen, std::function<void()> wake) {
+uint64_t MessageWatch::Wait(const std::vector<std::string>& codes, uint64_t seen,
+                            std::function<void()> wake) {
   std::lock_guard lock(mu_);
   if (version_ != seen) return 0;
   const uint64_t ticket = next_ticket_++;
-  waiters_[code].emplace(ticket, std::move(wake));
-  codes_.emplace(ticket, code);
+  for (const std::string& code : codes) waiters_[code].insert(ticket);
+  tickets_.emplace(ticket, Waiter{codes, std::move(wake)});
   return ticket;
 }
 
 void MessageWatch::Cancel(uint64_t ticket) {
   std::lock_guard lock(mu_);
-  auto it = codes_.find(ticket);
-  if (it == codes_.end()) return;  // woken already
-  auto waiting = waiters_.find(it->second);
-  if (waiting != waiters_.end()) {
-    waiting->second.erase(ticket);
+  auto waiter = tickets_.find(ticket);
+  if (waiter != tickets_.end()) ForgetLocked(waiter);  // else woken already
+}
+
+void MessageWatch::ForgetLocked(std::map<uint64_t, Waiter>::iterator waiter) {
+  for (const std::string& code : waiter->second.codes) {
+    auto waiting = waiters_.find(code);
+    if (waiting == waiters_.end()) continue;
+    waiting->second.erase(waiter->first);
     if (waiting->second.empty()) waiters_.erase(waiting);
   }
-  codes_.erase(it);
+  tickets_.erase(waiter);
 }
 
 size_t MessageWatch::waiting() const {
   std::lock_guard lock(mu_);
-  return codes_.size();
+  return tickets_.size();
 }
 
 }  // namespace civic::notify

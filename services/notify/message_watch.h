@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace civic::notify {
 
@@ -31,10 +32,11 @@ class MessageWatch {
   uint64_t version() const;
 
   // Registers `wake`, called once (from a later Committed's thread) when a message for
-  // `code` is published, and returns a ticket for Cancel (never 0). Returns 0 and
-  // registers nothing when a message (for any code) was published after version `seen`:
-  // the caller reads the store again instead.
-  uint64_t Wait(const std::string& code, uint64_t seen, std::function<void()> wake);
+  // one of `codes` is published, and returns a ticket for Cancel (never 0). Returns 0
+  // and registers nothing when a message (for any code) was published after version
+  // `seen`: the caller reads the store again instead.
+  uint64_t Wait(const std::vector<std::string>& codes, uint64_t seen,
+                std::function<void()> wake);
 
   // Forgets the waiter `ticket` unless it has already been woken (a stream that ended).
   void Cancel(uint64_t ticket);
@@ -47,9 +49,15 @@ class MessageWatch {
   std::map<uint64_t, std::set<std::string>> staged_;  // event sequence -> codes
   uint64_t version_ = 0;
   uint64_t next_ticket_ = 1;
-  // code -> ticket -> wake-up; and ticket -> code, for Cancel.
-  std::map<std::string, std::map<uint64_t, std::function<void()>>> waiters_;
-  std::map<uint64_t, std::string> codes_;
+  struct Waiter {
+    std::vector<std::string> codes;
+    std::function<void()> wake;
+  };
+  // Removes a waiter from every code it waits on; requires mu_.
+  void ForgetLocked(std::map<uint64_t, Waiter>::iterator waiter);
+  // code -> tickets waiting on it; ticket -> its codes and wake-up.
+  std::map<std::string, std::set<uint64_t>> waiters_;
+  std::map<uint64_t, Waiter> tickets_;
 };
 
 }  // namespace civic::notify

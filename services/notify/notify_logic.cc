@@ -223,6 +223,69 @@ absl::StatusOr<std::vector<v1::Message>> NotifyLogic::ListAfter(
   return out;
 }
 
+absl::StatusOr<std::vector<v1::Message>> NotifyLogic::ListAfterAny(
+    const std::vector<std::string>& codes, uint64_t after_sequence, size_t limit) const {
+  std::vector<v1::Message> merged;
+  for (const std::string& code : codes) {
+    // Each code's first `limit` suffice: the merged page takes no more from any one.
+    CIVIC_ASSIGN_OR_RETURN(std::vector<v1::Message> page,
+                           ListAfter(NormalizeTrackingCode(code), after_sequence, limit));
+    for (auto& m : page) merged.push_back(std::move(m));
+  }
+  std::stable_sort(merged.begin(), merged.end(), [](const v1::Message& a, const v1::Message& b) {
+    return a.event_sequence() < b.event_sequence();
+  });
+  std::vector<v1::Message> out;
+  for (auto& m : merged) {
+    if (out.size() == limit) break;
+    if (!out.empty() && out.back().event_sequence() == m.event_sequence()) continue;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ListMyMessagesResponse> NotifyLogic::ListInbox(
+    const std::vector<std::string>& codes, const v1::ListMyMessagesRequest& request) const {
+  constexpr int kDefaultPageSize = 20;
+  constexpr int kMaxPageSize = 100;
+  FieldErrors errors;
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    errors.Add("page_size", absl::StrCat("must be 0..", kMaxPageSize));
+  }
+  // The token is the id of the last message of the previous page.
+  const std::optional<uint64_t> before = MessageCursor(request.page_token());
+  if (!before) errors.Add("page_token", "is not a token this API gave out");
+  CIVIC_RETURN_IF_ERROR(errors.ToStatus("notify.civicdesk"));
+  const size_t page_size =
+      static_cast<size_t>(request.page_size() == 0 ? kDefaultPageSize : request.page_size());
+
+  // A citizen's reports have few messages each: reading them whole is cheaper than a
+  // cross-code index would be to keep.
+  std::vector<v1::Message> all;
+  for (const std::string& code : codes) {
+    CIVIC_ASSIGN_OR_RETURN(std::vector<v1::Message> messages, List(code));
+    for (auto& m : messages) {
+      if (*before == 0 || m.event_sequence() < *before) all.push_back(std::move(m));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const v1::Message& a, const v1::Message& b) {
+    return a.event_sequence() > b.event_sequence();
+  });
+  v1::ListMyMessagesResponse response;
+  bool more = false;
+  for (auto& m : all) {
+    const int n = response.messages_size();
+    if (n > 0 && response.messages(n - 1).event_sequence() == m.event_sequence()) continue;
+    if (static_cast<size_t>(n) == page_size) {
+      more = true;
+      break;
+    }
+    *response.add_messages() = std::move(m);
+  }
+  if (more) response.set_next_page_token(response.messages().rbegin()->message_id());
+  return response;
+}
+
 std::optional<uint64_t> MessageCursor(absl::string_view message_id) {
   if (message_id.empty()) return 0;
   uint64_t sequence = 0;

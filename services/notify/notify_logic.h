@@ -42,6 +42,18 @@ class NotifyLogic {
   absl::StatusOr<std::vector<v1::Message>> ListAfter(const std::string& normalized_code,
                                                      uint64_t after_sequence,
                                                      size_t limit) const;
+  // The same across several codes (one citizen's reports): merged in event order, one
+  // message per event (an event told to two of the codes is the same news).
+  absl::StatusOr<std::vector<v1::Message>> ListAfterAny(const std::vector<std::string>& codes,
+                                                        uint64_t after_sequence,
+                                                        size_t limit) const;
+
+  // ---- The inbox across a citizen's reports (ListMyMessages): the messages of `codes`,
+  // newest first, one per event, a page at a time. INVALID_ARGUMENT for a page_size
+  // outside 0..100 or a page_token this did not give out.
+  absl::StatusOr<v1::ListMyMessagesResponse> ListInbox(
+      const std::vector<std::string>& codes, const v1::ListMyMessagesRequest& request) const;
+
   // The watch Apply tells of new messages; null when none.
   MessageWatch* watch() const { return watch_; }
 

@@ -1,7 +1,11 @@
 #include "services/notify/notify_service.h"
 
+#include <chrono>
 #include <deque>
+#include <optional>
 #include <vector>
+
+#include <grpcpp/alarm.h>
 
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
@@ -61,29 +65,45 @@ grpc::ServerUnaryReactor* NotifyService::ListOutgoingSms(
       });
 }
 
-// ---- Live updates (WatchMessages).
+// ---- Live updates (WatchMessages, WatchMyMessages).
 
 using WatchHandle = std::shared_ptr<rpc::StreamHandle<WatchStream>>;
 
-// One WatchMessages call. Reads the code's messages after its cursor a page at a time
-// and writes them one by one; when caught up, waits on the MessageWatch, which wakes it
-// once notify has written the next message for the code. All state is guarded by the
-// handle's mutex (recursive: gRPC may run a reaction inline from StartWrite or Finish,
-// and a wake-up may come at once).
+// One WatchMessages or WatchMyMessages call. Reads its codes' messages after its cursor
+// a page at a time and writes them one by one; when caught up, waits on the
+// MessageWatch, which wakes it once notify has written the next message for one of the
+// codes. A WatchMyMessages stream first asks intake for the caller's codes (on the
+// worker pool: it blocks), and asks again every refresh interval so that reports sent
+// meanwhile join. All state is guarded by the handle's mutex (recursive: gRPC may run a
+// reaction inline from StartWrite or Finish, and a wake-up may come at once).
 class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
  public:
-  WatchStream(NotifyService* owner, const NotifyLogic* logic, std::string code, uint64_t after)
+  // The caller's codes, asked of intake (WatchMyMessages).
+  struct Owner {
+    OwnedCodes* owned = nullptr;
+    CitizenCredentials credentials;
+    absl::Duration refresh;
+  };
+
+  WatchStream(NotifyService* owner, const NotifyLogic* logic, std::vector<std::string> codes,
+              uint64_t after, std::optional<Owner> caller = std::nullopt)
       : owner_(owner),
         logic_(logic),
-        code_(std::move(code)),
+        codes_(std::move(codes)),
         cursor_(after),
+        caller_(std::move(caller)),
         handle_(std::make_shared<rpc::StreamHandle<WatchStream>>()) {
     handle_->stream = this;
   }
 
-  // Requires handle()->mu. The initial metadata goes out at once, before any message
-  // exists: the gateway answers its HTTP client when it arrives.
+  // Requires handle()->mu. The initial metadata goes out as soon as the codes are known,
+  // before any message exists: the gateway answers its HTTP client when it arrives (and
+  // answers with the error when intake refuses the caller).
   void Begin() {
+    if (caller_) {
+      Fetch();
+      return;
+    }
     StartSendInitialMetadata();
     Pump();
   }
@@ -106,11 +126,11 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
   void OnDone() override {
     {
       std::lock_guard lock(handle_->mu);
-      handle_->stream = nullptr;  // a wake-up still on its way becomes a no-op
+      handle_->stream = nullptr;  // a wake-up, refresh or alarm on its way is a no-op
       if (ticket_ != 0) logic_->watch()->Cancel(ticket_);
     }
     owner_->streams_.Remove(handle_);
-    delete this;
+    delete this;  // also cancels a pending refresh alarm
   }
 
   // Requires handle()->mu.
@@ -130,15 +150,65 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
   // Messages read from the store at once; the rest wait for the next read.
   static constexpr size_t kPage = 64;
 
+  // Requires handle_->mu. Asks intake for the caller's codes on the worker pool.
+  void Fetch() {
+    if (finished_ || fetching_) return;
+    fetching_ = true;
+    owner_->pool_.Submit([handle = handle_, owned = caller_->owned,
+                          credentials = caller_->credentials] {
+      absl::StatusOr<std::vector<std::string>> codes = owned->Of(credentials);
+      std::lock_guard lock(handle->mu);
+      if (handle->stream != nullptr) handle->stream->OnCodes(std::move(codes));
+    });
+  }
+
+  // Requires handle_->mu.
+  void OnCodes(absl::StatusOr<std::vector<std::string>> codes) {
+    fetching_ = false;
+    if (finished_) return;
+    if (!codes.ok()) {
+      // Refused or intake unreachable at the start: the call fails as intake said. Later
+      // on, the stream carries on with the codes it has and tries again next time.
+      if (!started_) {
+        FinishOnce(rpc::ToGrpcStatus(codes.status()));
+        return;
+      }
+    } else {
+      codes_ = *std::move(codes);
+      if (ticket_ != 0) {  // waiting on the old codes: wait again on the new ones
+        logic_->watch()->Cancel(ticket_);
+        ticket_ = 0;
+      }
+    }
+    if (!started_) StartSendInitialMetadata();
+    started_ = true;
+    ArmRefresh();
+    Pump();
+  }
+
+  // Requires handle_->mu.
+  void ArmRefresh() {
+    // A new alarm each time; replacing a fired one is safe (gRPC keeps its own
+    // reference until the callback has run).
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(caller_->refresh),
+                [handle = handle_](bool fired) {
+                  if (!fired) return;  // cancelled: the stream is gone
+                  std::lock_guard lock(handle->mu);
+                  if (handle->stream != nullptr) handle->stream->Fetch();
+                });
+  }
+
   // Requires handle_->mu.
   void Pump() {
-    if (finished_ || writing_ || ticket_ != 0) return;
+    if (finished_ || writing_ || ticket_ != 0 || fetching_) return;
     MessageWatch* watch = logic_->watch();
     while (pending_.empty()) {
       // The version is taken before the read: a message published after it makes Wait
       // refuse, and the loop reads again, so nothing falls between the read and the wait.
       const uint64_t seen = watch->version();
-      absl::StatusOr<std::vector<v1::Message>> page = logic_->ListAfter(code_, cursor_, kPage);
+      absl::StatusOr<std::vector<v1::Message>> page =
+          logic_->ListAfterAny(codes_, cursor_, kPage);
       if (!page.ok()) {
         FinishOnce(rpc::ToGrpcStatus(page.status()));
         return;
@@ -146,7 +216,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
       for (auto& m : *page) pending_.push_back(std::move(m));
       if (!pending_.empty()) break;
       WatchHandle handle = handle_;
-      ticket_ = watch->Wait(code_, seen, [handle] {
+      ticket_ = watch->Wait(codes_, seen, [handle] {
         std::lock_guard lock(handle->mu);
         if (handle->stream != nullptr) handle->stream->Wake();
       });
@@ -167,13 +237,17 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
 
   NotifyService* const owner_;
   const NotifyLogic* const logic_;
-  const std::string code_;  // normalised
-  uint64_t cursor_;         // event sequence of the last message written (or skipped)
+  std::vector<std::string> codes_;  // normalised
+  uint64_t cursor_;                 // event sequence of the last message written
+  const std::optional<Owner> caller_;
   WatchHandle handle_;
   std::deque<v1::Message> pending_;
   v1::Message current_;
-  uint64_t ticket_ = 0;  // the watch's, while waiting
+  std::unique_ptr<grpc::Alarm> alarm_;  // the next refresh of the codes
+  uint64_t ticket_ = 0;                 // the watch's, while waiting
   bool writing_ = false;
+  bool fetching_ = false;  // asking intake for the codes
+  bool started_ = false;   // initial metadata sent (WatchMyMessages: codes known once)
   bool finished_ = false;
 };
 
@@ -184,6 +258,10 @@ class RefusedWatch final : public grpc::ServerWriteReactor<v1::Message> {
   explicit RefusedWatch(const absl::Status& status) { Finish(rpc::ToGrpcStatus(status)); }
   void OnDone() override { delete this; }
 };
+
+absl::Status NoInbox() {
+  return absl::UnavailableError("the inbox across reports is not set up");
+}
 }  // namespace
 
 NotifyService::~NotifyService() { CloseStreams(); }
@@ -200,9 +278,42 @@ grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMessages(
   if (logic_->watch() == nullptr) {
     return new RefusedWatch(absl::FailedPreconditionError("live updates are not set up"));
   }
-  auto* stream = new WatchStream(this, logic_, code, *after);
+  auto* stream = new WatchStream(this, logic_, {code}, *after);
   streams_.Start(stream->handle(), [stream] { stream->Begin(); });
   return stream;
+}
+
+grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMyMessages(
+    grpc::CallbackServerContext* context, const v1::WatchMyMessagesRequest* request) {
+  const std::optional<uint64_t> after = MessageCursor(request->after_message_id());
+  if (!after) {
+    FieldErrors errors;
+    errors.Add("after_message_id", "not a message id (as in message_id: \"msg-42\")");
+    return new RefusedWatch(errors.ToStatus("notify.civicdesk"));
+  }
+  if (logic_->watch() == nullptr) {
+    return new RefusedWatch(absl::FailedPreconditionError("live updates are not set up"));
+  }
+  if (inbox_.owned_codes == nullptr) return new RefusedWatch(NoInbox());
+  auto* stream = new WatchStream(
+      this, logic_, {}, *after,
+      WatchStream::Owner{.owned = inbox_.owned_codes,
+                         .credentials = CredentialsOf(*context),
+                         .refresh = inbox_.refresh});
+  streams_.Start(stream->handle(), [stream] { stream->Begin(); });
+  return stream;
+}
+
+grpc::ServerUnaryReactor* NotifyService::ListMyMessages(grpc::CallbackServerContext* context,
+                                                        const v1::ListMyMessagesRequest* request,
+                                                        v1::ListMyMessagesResponse* response) {
+  return rpc::RunUnary(context, pool_, [this, request, response,
+                                        who = CredentialsOf(*context)]() -> absl::Status {
+    if (inbox_.owned_codes == nullptr) return NoInbox();
+    CIVIC_ASSIGN_OR_RETURN(std::vector<std::string> codes, inbox_.owned_codes->Of(who));
+    CIVIC_ASSIGN_OR_RETURN(*response, logic_->ListInbox(codes, *request));
+    return absl::OkStatus();
+  });
 }
 
 void NotifyService::CloseStreams() { streams_.CloseAll(); }
