@@ -1,6 +1,8 @@
 // The HTTP/JSON front door of CivicDesk: serves the routes the backends declare with
-// google.api.http and forwards each request as a unary gRPC call, so citizens' apps
-// need nothing but HTTP and JSON.
+// google.api.http and forwards each request as a gRPC call (unary, or server-streaming
+// as server-sent events), so citizens' apps need nothing but HTTP and JSON. Around the
+// routes: authentication (auth.h, api_keys.h), the edge's limits and CORS (edge.h),
+// multipart uploads (multipart.h) and Open311 (open311.h).
 #pragma once
 
 #include <map>
@@ -46,8 +48,8 @@ class Gateway {
 
   // Builds the routes from the backends' generated descriptors (see RouteTable::Build
   // for its errors), loads the Open311 api key file (see LoadApiKeyFile for its errors),
-  // binds the listener and starts the I/O threads. INVALID_ARGUMENT for a bad config, UNAVAILABLE when the address cannot be bound, FAILED_PRECONDITION
-  // when called twice.
+  // binds the listener and starts the I/O threads. INVALID_ARGUMENT for a bad config,
+  // UNAVAILABLE when the address cannot be bound, FAILED_PRECONDITION when called twice.
   absl::Status Start();
 
   // The bound HTTP port, after a successful Start; 0 before.
