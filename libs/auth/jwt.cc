@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include <cmath>
@@ -15,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/auth/secrets.h"
 
 namespace civic::auth {
 namespace {
@@ -58,14 +58,6 @@ absl::Status CheckRsa(EVP_PKEY* key) {
   return absl::OkStatus();
 }
 
-std::string Hs256(absl::string_view secret, absl::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  // A null return cannot happen for SHA-256 with in-memory input.
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length);
-  return std::string(reinterpret_cast<const char*>(mac), length);
-}
 
 absl::Status VerifyRs256(const RsaKey& key, absl::string_view data, absl::string_view signature) {
   if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(key.native()))) {
@@ -273,7 +265,7 @@ absl::StatusOr<Claims> Verify(absl::string_view token, const VerifyKeys& keys, a
     // Only ever with the configured shared secret, never with a public key's bytes:
     // that would let anyone holding the public key mint tokens.
     if (keys.hs256_secret.empty()) return Refused("algorithm HS256 is not accepted here");
-    const std::string expected = Hs256(keys.hs256_secret, signed_part);
+    const std::string expected = HmacSha256(keys.hs256_secret, signed_part);
     if (signature->size() != expected.size() ||
         CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
       return Refused("bad signature");
@@ -350,7 +342,7 @@ absl::StatusOr<Claims> Verify(absl::string_view token, const VerifyKeys& keys, a
 
 std::string SignHs256(const json& claims, absl::string_view secret) {
   const std::string input = SigningInput({{"alg", "HS256"}, {"typ", "JWT"}}, claims);
-  return absl::StrCat(input, ".", Base64UrlEncode(Hs256(secret, input)));
+  return absl::StrCat(input, ".", Base64UrlEncode(HmacSha256(secret, input)));
 }
 
 absl::StatusOr<std::string> SignRs256(const json& claims, const RsaKey& key) {

@@ -198,19 +198,25 @@ grpc::ServerUnaryReactor* IntakeService::CheckApiKey(grpc::CallbackServerContext
 
 namespace {
 
-// Whether the caller has reports of their own to list: a signed-in citizen (by the
-// token's subject) or an anonymous app (by its device id). Staff have none.
-absl::Status CheckReportOwner(const auth::Caller& who, const std::string& device) {
-  switch (who.kind) {
+// Whose reports a caller may list as their own: a signed-in citizen's (by the token's
+// subject) or an anonymous app's (by its device id). Staff have none.
+struct ReportOwner {
+  bool citizen = false;
+  std::string key;  // the citizen's subject, or the device id
+};
+absl::StatusOr<ReportOwner> ReportOwnerOf(const absl::StatusOr<auth::Caller>& who,
+                                          const std::string& device) {
+  if (!who.ok()) return who.status();
+  switch (who->kind) {
     case auth::Caller::Kind::kCitizen:
-      return absl::OkStatus();
+      return ReportOwner{.citizen = true, .key = who->subject};
     case auth::Caller::Kind::kAnonymous:
       if (device.empty()) {
         return absl::UnauthenticatedError(
             "sign in (a citizen bearer token) or send the app's X-Device-Id to list your "
             "reports");
       }
-      return absl::OkStatus();
+      return ReportOwner{.citizen = false, .key = device};
     case auth::Caller::Kind::kStaff:
       break;
   }
@@ -229,14 +235,11 @@ grpc::ServerUnaryReactor* IntakeService::ListMyReports(grpc::CallbackServerConte
                                         who = access_.authorizer.Identify(*context),
                                         device = CallerOf(*context).device_id]()
                                            -> absl::Status {
-    if (!who.ok()) return who.status();
-    CIVIC_RETURN_IF_ERROR(CheckReportOwner(*who, device));
+    CIVIC_ASSIGN_OR_RETURN(ReportOwner owner, ReportOwnerOf(who, device));
     if (access_.my_reports == nullptr) return absl::UnavailableError("my reports is not set up");
-    if (who->kind == auth::Caller::Kind::kCitizen) {
-      CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForCitizen(who->subject, *request));
-    } else {
-      CIVIC_ASSIGN_OR_RETURN(*response, access_.my_reports->ForDevice(device, *request));
-    }
+    CIVIC_ASSIGN_OR_RETURN(*response, owner.citizen
+                                          ? access_.my_reports->ForCitizen(owner.key, *request)
+                                          : access_.my_reports->ForDevice(owner.key, *request));
     // Where each stands; a report whose case cannot be read now is listed without it.
     for (v1::MyReport& report : *response->mutable_reports()) {
       absl::StatusOr<v1::ReportStatus> status =
@@ -254,15 +257,12 @@ grpc::ServerUnaryReactor* IntakeService::ListMyTrackingCodes(
                                         who = access_.authorizer.Identify(*context),
                                         device = CallerOf(*context).device_id]()
                                            -> absl::Status {
-    if (!who.ok()) return who.status();
-    CIVIC_RETURN_IF_ERROR(CheckReportOwner(*who, device));
+    CIVIC_ASSIGN_OR_RETURN(ReportOwner owner, ReportOwnerOf(who, device));
     if (access_.my_reports == nullptr) return absl::UnavailableError("my reports is not set up");
-    std::vector<std::string> codes;
-    if (who->kind == auth::Caller::Kind::kCitizen) {
-      CIVIC_ASSIGN_OR_RETURN(codes, access_.my_reports->CodesForCitizen(who->subject, kMaxOwnCodes));
-    } else {
-      CIVIC_ASSIGN_OR_RETURN(codes, access_.my_reports->CodesForDevice(device, kMaxOwnCodes));
-    }
+    CIVIC_ASSIGN_OR_RETURN(std::vector<std::string> codes,
+                           owner.citizen
+                               ? access_.my_reports->CodesForCitizen(owner.key, kMaxOwnCodes)
+                               : access_.my_reports->CodesForDevice(owner.key, kMaxOwnCodes));
     for (std::string& code : codes) response->add_tracking_codes(std::move(code));
     return absl::OkStatus();
   });
