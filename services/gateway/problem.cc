@@ -103,6 +103,9 @@ absl::string_view HttpReasonPhrase(int http_status) {
   }
 }
 
+// Retry-After for a 503 whose backend gave no RetryInfo.
+constexpr int64_t kDefaultRetryAfterSeconds = 1;
+
 Problem ProblemFromGrpcStatus(const grpc::Status& status, absl::string_view instance,
                               absl::string_view request_id) {
   const int http_status = HttpStatusForCode(status.error_code());
@@ -113,6 +116,7 @@ Problem ProblemFromGrpcStatus(const grpc::Status& status, absl::string_view inst
   google::rpc::Status rpc_status;
   google::rpc::BadRequest bad_request;
   int64_t retry_after = -1;
+  bool reasoned = false;  // the backend said why, on purpose (an ErrorReason)
   if (!status.error_details().empty() && rpc_status.ParseFromString(status.error_details())) {
     for (const auto& any : rpc_status.details()) {
       if (any.Is<google::rpc::BadRequest>()) {
@@ -129,9 +133,18 @@ Problem ProblemFromGrpcStatus(const grpc::Status& status, absl::string_view inst
         civic::common::v1::ErrorReason reason;
         if (any.UnpackTo(&reason) && !Slug(reason.reason()).empty()) {
           slug = Slug(reason.reason());
+          reasoned = true;
         }
       }
     }
+  }
+  // An unreachable or silent service: gRPC's own message names internal hosts and ports,
+  // so the client gets a plain one, and a hint when to retry.
+  if (!reasoned && http_status == 503) {
+    detail = "a service this request needs is unavailable; try again shortly";
+    if (retry_after < 0) retry_after = kDefaultRetryAfterSeconds;
+  } else if (!reasoned && http_status == 504) {
+    detail = "a service this request needs did not answer in time";
   }
   Problem problem = Render(http_status, slug, detail, instance, request_id, &bad_request);
   if (retry_after >= 0) problem.headers.emplace_back("Retry-After", absl::StrCat(retry_after));

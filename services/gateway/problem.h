@@ -46,7 +46,10 @@ absl::string_view HttpReasonPhrase(int http_status);
 //   google.rpc.BadRequest -> "errors": [{"field", "description"}...];
 //   google.rpc.RetryInfo -> a Retry-After header in whole seconds, rounded up.
 // For 500s the backend's message is replaced by a generic one, so internals (paths,
-// storage errors) never reach a client. Must not be called with an OK status.
+// storage errors) never reach a client; so is it for 503 and 504 unless the backend
+// gave an ErrorReason (gRPC's messages for an unreachable service name hosts and
+// ports), and a 503 without RetryInfo gets "Retry-After: 1". Must not be called with an
+// OK status.
 Problem ProblemFromGrpcStatus(const grpc::Status& status, absl::string_view instance,
                               absl::string_view request_id);
 

@@ -122,6 +122,26 @@ TEST_CASE("RetryInfo becomes Retry-After, rounded up to whole seconds") {
   CHECK(Header(q, "Retry-After") == "5");
 }
 
+TEST_CASE("An unreachable or silent service is a plain 503 or 504, without its address") {
+  const Problem down = ProblemFromGrpcStatus(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                   "failed to connect to all addresses; last error: UNKNOWN: "
+                   "ipv4:10.0.3.7:7101: Connection refused"),
+      "/v1/categories", "req-8");
+  CHECK(down.status == 503);
+  CHECK(Header(down, "Retry-After") == "1");
+  CHECK(down.body.find("10.0.3.7") == std::string::npos);
+  CHECK(nlohmann::json::parse(down.body)["type"] ==
+        "https://civicdesk.example/problems/unavailable");
+
+  const Problem silent = ProblemFromGrpcStatus(
+      grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded at 10.0.3.7"),
+      "/v1/categories", "req-9");
+  CHECK(silent.status == 504);
+  CHECK(silent.body.find("10.0.3.7") == std::string::npos);
+  CHECK(Header(silent, "Retry-After").empty());
+}
+
 TEST_CASE("absl::Status payloads are read the same way") {
   FieldErrors errors;
   errors.Add("lat", "unknown query parameter");
