@@ -280,45 +280,6 @@ TEST_CASE("Apps need a valid, unrevoked API key, and admin routes need a staff t
   REQUIRE(civicd.Terminate() == 0);
 }
 
-// The code of the newest sign-in SMS to `phone` (E.164), read from notify's outbox as
-// the SMS provider's adapter would.
-std::string CodeSentTo(const CivicdProcess& civicd, const Keys& keys, const std::string& phone) {
-  auto notify = StubTo<notify::v1::NotifyService>(civicd, "notify");
-  notify::v1::ListOutgoingSmsResponse outbox;
-  const grpc::Status status =
-      notify->ListOutgoingSms(Context(keys.Staff({"sms_sender"})).get(), {}, &outbox);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  std::string code;
-  for (const auto& sms : outbox.messages()) {
-    if (sms.phone() != phone) continue;
-    const size_t at = sms.body().find_first_of("0123456789");
-    REQUIRE(at != std::string::npos);
-    code = sms.body().substr(at, 6);
-  }
-  REQUIRE(code.size() == 6);
-  return code;
-}
-
-// Signs a citizen in: a code to `phone`, read from the outbox, exchanged for a token.
-std::string SignIn(const CivicdProcess& civicd, const HttpClient& gateway, const Keys& keys,
-                   const Headers& with_key, const std::string& typed_phone,
-                   const std::string& e164) {
-  HttpResponse sent = Send(gateway, "POST", "/v1/auth/code", with_key,
-                           json{{"phone", typed_phone}}.dump());
-  INFO(sent.Describe());
-  REQUIRE(sent.status == 200);
-  const std::string code = CodeSentTo(civicd, keys, e164);
-  HttpResponse token = Send(gateway, "POST", "/v1/auth/token", with_key,
-                            json{{"phone", typed_phone}, {"code", code}}.dump());
-  INFO(token.Describe());
-  REQUIRE(token.status == 200);
-  const json body = Body(token);
-  CHECK(JsonString(body, "token_type") == "Bearer");
-  REQUIRE_FALSE(JsonString(body, "token").empty());
-  return JsonString(body, "token");
-}
-
 json ReportFrom(const SampleReport& sample, const std::string& phone, const std::string& id) {
   json request = sample.request;
   request["contact"] = {{"name", "Trần Thị B"}, {"phone", phone}};
@@ -346,6 +307,8 @@ TEST_CASE("A citizen signs in by SMS code and sees their own reports with contac
   civicd.Start();
   const HttpClient gateway(civicd.endpoints().gateway_http);
   const Headers with_key = {{"X-Api-Key", BootstrapApiKey(civicd, keys).secret()}};
+  // The SMS provider adapter's identity, to read sign-in codes from notify's outbox.
+  const std::string sms_sender = "Bearer " + keys.Staff({"sms_sender"});
 
   // Two reports from two people on two devices.
   const std::vector<SampleReport> samples = LoadSampleReports(2);
@@ -372,7 +335,8 @@ TEST_CASE("A citizen signs in by SMS code and sees their own reports with contac
               .error_code() == grpc::StatusCode::PERMISSION_DENIED);
   }
 
-  const std::string token = SignIn(civicd, gateway, keys, with_key, "0901234567", "+84901234567");
+  const std::string token =
+      SignInCitizen(civicd, gateway, sms_sender, with_key, "0901234567", "+84901234567");
   // One code a minute per phone.
   response = Send(gateway, "POST", "/v1/auth/code", with_key, R"({"phone": "+84 90 123 4567"})");
   ExpectProblem(response, 429, "sign-in-code-rate-limited");
@@ -389,7 +353,8 @@ TEST_CASE("A citizen signs in by SMS code and sees their own reports with contac
   CHECK(JsonString(listed["reports"][0]["contact"], "name") == "Trần Thị B");
 
   // Another citizen sees only theirs.
-  const std::string other = SignIn(civicd, gateway, keys, with_key, "0912345678", "+84912345678");
+  const std::string other =
+      SignInCitizen(civicd, gateway, sms_sender, with_key, "0912345678", "+84912345678");
   Headers other_signed_in = with_key;
   other_signed_in.emplace_back("Authorization", "Bearer " + other);
   listed = Body(Send(gateway, "GET", "/v1/me/reports", other_signed_in));
@@ -416,7 +381,7 @@ TEST_CASE("A citizen signs in by SMS code and sees their own reports with contac
   // Five wrong codes invalidate the code; even the right one fails after.
   REQUIRE(Send(gateway, "POST", "/v1/auth/code", with_key, R"({"phone": "0987654321"})")
               .status == 200);
-  const std::string code = CodeSentTo(civicd, keys, "+84987654321");
+  const std::string code = SignInCodeSentTo(civicd, sms_sender, "+84987654321");
   const std::string wrong = code == "000000" ? "111111" : "000000";
   for (int attempt = 1; attempt <= 5; ++attempt) {
     INFO("attempt " << attempt);

@@ -39,32 +39,18 @@ std::vector<std::string> Open311Args(const TempDir& dir) {
   return {"--set", absl::StrCat("gateway.open311_api_keys_file=", keys)};
 }
 
-// Percent-encodes for a form or query string (UTF-8 bytes as %XX).
-std::string Encode(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', kHex[c >> 4], kHex[c & 0xF]};
-    }
-  }
-  return out;
-}
-
 std::string Form(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [name, value] : fields) {
     if (!out.empty()) out += '&';
-    absl::StrAppend(&out, Encode(name), "=", Encode(value));
+    absl::StrAppend(&out, PercentEncode(name), "=", PercentEncode(value));
   }
   return out;
 }
 
 // A W3C date-time in Vietnam time, as a client puts it in a query string.
 std::string QueryTime(absl::Time t) {
-  return Encode(absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", t, absl::FixedTimeZone(7 * 3600)));
+  return PercentEncode(absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", t, absl::FixedTimeZone(7 * 3600)));
 }
 
 json Json(const HttpResponse& response, int status) {

@@ -28,7 +28,6 @@ namespace civic::testing {
 namespace {
 
 using civic::cases::v1::Case;
-using civic::cases::v1::CaseActionRequest;
 using civic::cases::v1::CasesService;
 using nlohmann::json;
 
@@ -40,35 +39,6 @@ double MetricValue(const std::string& page, const std::string& name) {
     if (absl::SimpleAtod(line, &value)) return value;
   }
   return -1;
-}
-
-// One step of the agency API, as `unit` with a signed development token.
-grpc::Status Act(CasesService::Stub& stub, const AgencyTokens& tokens, const std::string& unit,
-                 grpc::Status (CasesService::Stub::*method)(grpc::ClientContext*,
-                                                            const CaseActionRequest&, Case*),
-                 Case& c, const std::string& comment) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  context.AddMetadata("authorization", tokens.BearerFor(unit));
-  CaseActionRequest request;
-  request.set_case_id(c.case_id());
-  request.set_expected_version(c.version());
-  request.set_comment(comment);
-  return (stub.*method)(&context, request, &c);
-}
-
-// The next event of `stream`, which must be the message made from template `name`.
-SseEvent ExpectMessage(SseClient& stream, const std::string& name, const std::string& code) {
-  const std::optional<SseEvent> event = stream.Next(absl::Seconds(30));
-  INFO("waiting for " << name << ": " << stream.error() << "; body so far:\n" << stream.body());
-  REQUIRE(event.has_value());
-  CHECK(event->type == "message");
-  CHECK(event->data.find('\n') == std::string::npos);  // one data line
-  const json message = json::parse(event->data);
-  CHECK(JsonString(message, "template") == name);
-  CHECK(JsonString(message, "tracking_code") == code);
-  CHECK(event->id == JsonString(message, "message_id"));
-  return *event;
 }
 
 TEST_CASE("A citizen's event stream gets each status change live, resumes after its last "
@@ -113,11 +83,12 @@ TEST_CASE("A citizen's event stream gets each status change live, resumes after 
     get.set_case_id(JsonString(status, "case_id"));
     REQUIRE(stub->GetCase(&context, get, &c).ok());
   }
-  REQUIRE(Act(*stub, tokens, unit, &CasesService::Stub::Accept, c, "").ok());
+  REQUIRE(ActOnCase(*stub, tokens, unit, &CasesService::Stub::Accept, c, "").ok());
   ExpectMessage(live, "case_accepted", code);
-  REQUIRE(Act(*stub, tokens, unit, &CasesService::Stub::StartWork, c, "").ok());
+  REQUIRE(ActOnCase(*stub, tokens, unit, &CasesService::Stub::StartWork, c, "").ok());
   ExpectMessage(live, "case_in_progress", code);
-  REQUIRE(Act(*stub, tokens, unit, &CasesService::Stub::Resolve, c, "Đã vá xong, cảm ơn bạn")
+  REQUIRE(ActOnCase(*stub, tokens, unit, &CasesService::Stub::Resolve, c,
+                    "Đã vá xong, cảm ơn bạn")
               .ok());
   const SseEvent resolved = ExpectMessage(live, "case_resolved", code);
   CHECK(JsonString(json::parse(resolved.data), "body").find("Đã vá xong, cảm ơn bạn") !=

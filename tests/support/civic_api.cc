@@ -3,14 +3,18 @@
 
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <stdexcept>
+
+#include <catch2/catch.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "civic/notify/v1/notify.grpc.pb.h"
 #include "libs/auth/jwt.h"
 #include "tests/support/civicd_process.h"
 
@@ -130,9 +134,11 @@ std::string JsonString(const json& object, const std::string& key) {
   return object[key].get<std::string>();
 }
 
-SubmitResult SubmitReport(const HttpClient& gateway, const json& request) {
+SubmitResult SubmitReport(const HttpClient& gateway, const json& request,
+                          const HttpClient::Headers& headers) {
   SubmitResult result;
-  result.response = gateway.Post("/v1/reports", request.dump(), "application/json");
+  result.response =
+      gateway.Request("POST", "/v1/reports", request.dump(), "application/json", headers);
   if (std::optional<json> body = ParseObject(result.response)) {
     result.tracking_code = JsonString(*body, "tracking_code");
     result.replayed = body->value("replayed", false);
@@ -263,18 +269,129 @@ std::string AgencyTokens::BearerFor(const std::string& unit) const {
                                                  secret));
 }
 
-AgencyTokens MakeAgencyTokens(const std::filesystem::path& dir) {
+std::string AgencyTokens::StaffBearer(const std::vector<std::string>& roles) const {
+  const std::int64_t now = absl::ToUnixSeconds(absl::Now());
+  return absl::StrCat("Bearer ", auth::SignHs256({{"sub", "e2e-operator"},
+                                                  {"roles", roles},
+                                                  {"iat", now},
+                                                  {"exp", now + 3600}},
+                                                 secret));
+}
+
+namespace {
+
+// 32 random bytes, base64url: a secret or key as civicd's key files hold them.
+std::string RandomSecret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
-  AgencyTokens tokens{.secret_file = dir / "token-secret",
-                      .secret = auth::Base64UrlEncode(
-                          std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes)))};
-  std::ofstream out(tokens.secret_file, std::ios::trunc);
-  out << tokens.secret << "\n";
-  if (!out.flush()) {
-    throw std::runtime_error(absl::StrCat("cannot write ", tokens.secret_file.string()));
-  }
+  return auth::Base64UrlEncode(std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+void WriteSecretFile(const std::filesystem::path& path, const std::string& secret) {
+  std::ofstream out(path, std::ios::trunc);
+  out << secret << "\n";
+  if (!out.flush()) throw std::runtime_error(absl::StrCat("cannot write ", path.string()));
+}
+
+}  // namespace
+
+AgencyTokens MakeAgencyTokens(const std::filesystem::path& dir) {
+  AgencyTokens tokens{.secret_file = dir / "token-secret", .secret = RandomSecret()};
+  WriteSecretFile(tokens.secret_file, tokens.secret);
   return tokens;
+}
+
+grpc::Status ActOnCase(civic::cases::v1::CasesService::Stub& stub, const AgencyTokens& tokens,
+                       const std::string& unit, CaseAction action, civic::cases::v1::Case& c,
+                       const std::string& comment) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.AddMetadata("authorization", tokens.BearerFor(unit));
+  civic::cases::v1::CaseActionRequest request;
+  request.set_case_id(c.case_id());
+  request.set_expected_version(c.version());
+  request.set_comment(comment);
+  return (stub.*action)(&context, request, &c);
+}
+
+SseEvent ExpectMessage(SseClient& stream, const std::string& name,
+                       const std::string& tracking_code) {
+  const std::optional<SseEvent> event = stream.Next(absl::Seconds(30));
+  INFO("waiting for " << name << ": " << stream.error() << "; body so far:\n" << stream.body());
+  REQUIRE(event.has_value());
+  CHECK(event->type == "message");
+  CHECK(event->data.find('\n') == std::string::npos);  // one data line
+  const json message = json::parse(event->data);
+  CHECK(JsonString(message, "template") == name);
+  CHECK(JsonString(message, "tracking_code") == tracking_code);
+  CHECK(event->id == JsonString(message, "message_id"));
+  return *event;
+}
+
+// ---- Staff and citizens beyond the agency API
+
+std::vector<std::string> StaffAndCitizenArgs(const std::filesystem::path& dir,
+                                             const AgencyTokens& tokens) {
+  std::vector<std::string> args = tokens.CivicdArgs();
+  const std::filesystem::path citizen_file = dir / "citizen-token-secret";
+  WriteSecretFile(citizen_file, RandomSecret());
+  const std::filesystem::path phone_subject_file = dir / "phone-subject-key";
+  WriteSecretFile(phone_subject_file, RandomSecret());
+  for (const char* section : {"gateway", "intake", "routing", "notify"}) {
+    args.push_back("--set");
+    args.push_back(
+        absl::StrCat(section, ".staff_token_hs256_secret_file=", tokens.secret_file.string()));
+    args.push_back("--set");
+    args.push_back(absl::StrCat(section, ".citizen_token_secret_file=", citizen_file.string()));
+  }
+  // Citizens' phone subjects: notify's tokens name them, intake's index finds them.
+  for (const char* section : {"intake", "notify"}) {
+    args.push_back("--set");
+    args.push_back(
+        absl::StrCat(section, ".phone_subject_key_file=", phone_subject_file.string()));
+  }
+  return args;
+}
+
+std::string SignInCodeSentTo(const CivicdProcess& civicd, const std::string& sms_sender,
+                             const std::string& e164_phone) {
+  auto notify = civic::notify::v1::NotifyService::NewStub(grpc::CreateChannel(
+      civicd.endpoints().grpc.at("notify"), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.AddMetadata("authorization", sms_sender);
+  civic::notify::v1::ListOutgoingSmsResponse outbox;
+  const grpc::Status status = notify->ListOutgoingSms(&context, {}, &outbox);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  std::string code;
+  for (const auto& sms : outbox.messages()) {
+    if (sms.phone() != e164_phone) continue;
+    const size_t at = sms.body().find_first_of("0123456789");
+    REQUIRE(at != std::string::npos);
+    code = sms.body().substr(at, 6);
+  }
+  REQUIRE(code.size() == 6);
+  return code;
+}
+
+std::string SignInCitizen(const CivicdProcess& civicd, const HttpClient& gateway,
+                          const std::string& sms_sender, const HttpClient::Headers& headers,
+                          const std::string& typed_phone, const std::string& e164_phone) {
+  const HttpResponse sent = gateway.Request(
+      "POST", "/v1/auth/code", json{{"phone", typed_phone}}.dump(), "application/json", headers);
+  INFO(sent.Describe());
+  REQUIRE(sent.status == 200);
+  const std::string code = SignInCodeSentTo(civicd, sms_sender, e164_phone);
+  const HttpResponse token =
+      gateway.Request("POST", "/v1/auth/token", json{{"phone", typed_phone}, {"code", code}}.dump(),
+                      "application/json", headers);
+  INFO(token.Describe());
+  REQUIRE(token.status == 200);
+  const json body = json::parse(token.body, nullptr, /*allow_exceptions=*/false);
+  CHECK(JsonString(body, "token_type") == "Bearer");
+  REQUIRE_FALSE(JsonString(body, "token").empty());
+  return JsonString(body, "token");
 }
 
 }  // namespace civic::testing

@@ -12,10 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/time/time.h"
+#include "civic/cases/v1/cases.grpc.pb.h"
 #include "tests/support/http_client.h"
+#include "tests/support/sse_client.h"
 
 namespace civic::testing {
 
@@ -54,8 +57,9 @@ struct SubmitResult {
   std::string supports_tracking_code;
 };
 
-// POST /v1/reports.
-SubmitResult SubmitReport(const HttpClient& gateway, const nlohmann::json& request);
+// POST /v1/reports, with `headers` (e.g. {{"X-Device-Id", "..."}}).
+SubmitResult SubmitReport(const HttpClient& gateway, const nlohmann::json& request,
+                          const HttpClient::Headers& headers = {});
 
 // GET /v1/reports/{code}: the ReportStatus, or nullopt unless 200 with a JSON object.
 std::optional<nlohmann::json> GetReportStatus(const HttpClient& gateway,
@@ -120,10 +124,57 @@ struct AgencyTokens {
   // "Bearer <JWT>" with "unit": `unit`, valid for an hour; for the "authorization"
   // metadata of a call.
   std::string BearerFor(const std::string& unit) const;
+  // "Bearer <JWT>" of a staff member (operations centre) with `roles` and no unit, valid
+  // for an hour, signed with the same secret; for an Authorization header or metadata.
+  // Services other than cases accept it only with StaffAndCitizenArgs.
+  std::string StaffBearer(const std::vector<std::string>& roles) const;
 };
 
 // Writes a fresh random secret to <dir>/token-secret. Throws std::runtime_error when it
 // cannot.
 AgencyTokens MakeAgencyTokens(const std::filesystem::path& dir);
+
+// One step of the agency API on `c` (Accept, StartWork, Resolve...), as `unit` with a
+// token from `tokens`, at c's version and with `comment`; on success `c` is the case
+// after the step. The call's status otherwise.
+using CaseAction = grpc::Status (civic::cases::v1::CasesService::Stub::*)(
+    grpc::ClientContext*, const civic::cases::v1::CaseActionRequest&,
+    civic::cases::v1::Case*);
+grpc::Status ActOnCase(civic::cases::v1::CasesService::Stub& stub, const AgencyTokens& tokens,
+                       const std::string& unit, CaseAction action, civic::cases::v1::Case& c,
+                       const std::string& comment);
+
+// The next event of `stream`, which must be a message (event type "message", one data
+// line, id = message_id) made from template `name` for `tracking_code`; waits up to 30 s.
+// Fails the test case (Catch2 REQUIRE) when no event comes.
+SseEvent ExpectMessage(SseClient& stream, const std::string& name,
+                       const std::string& tracking_code);
+
+// ---- Staff and citizens beyond the agency API, for tests of sign-in and of what is
+// the caller's own.
+
+// Arguments for CivicdProcess: tokens.CivicdArgs(), and staff tokens signed with
+// `tokens`' secret accepted by gateway, intake, routing and notify too; citizen sign-in
+// by SMS code on, with a fresh citizen-token secret and a fresh phone-subject key (the
+// one intake and notify share) written under `dir`. Throws std::runtime_error when a
+// file cannot be written.
+std::vector<std::string> StaffAndCitizenArgs(const std::filesystem::path& dir,
+                                             const AgencyTokens& tokens);
+
+class CivicdProcess;
+
+// The code of the newest sign-in SMS to `e164_phone`, read from notify's outbox over
+// gRPC as the SMS provider's adapter would, with `sms_sender` as "authorization" ("Bearer
+// <staff token with role sms_sender>"). Fails the test case when there is none.
+std::string SignInCodeSentTo(const CivicdProcess& civicd, const std::string& sms_sender,
+                             const std::string& e164_phone);
+
+// Signs a citizen in over HTTP: POST /v1/auth/code for `typed_phone`, the code read
+// with SignInCodeSentTo(civicd, sms_sender, e164_phone), POST /v1/auth/token; `headers`
+// go with both requests (e.g. X-Api-Key). Returns the citizen token (without
+// "Bearer "); fails the test case when a step fails.
+std::string SignInCitizen(const CivicdProcess& civicd, const HttpClient& gateway,
+                          const std::string& sms_sender, const HttpClient::Headers& headers,
+                          const std::string& typed_phone, const std::string& e164_phone);
 
 }  // namespace civic::testing

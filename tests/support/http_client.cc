@@ -158,6 +158,19 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view targe
   return out;
 }
 
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 0xF]};
+    }
+  }
+  return out;
+}
+
 bool EventuallyBy(const std::function<bool()>& condition, absl::Time deadline,
                   absl::Duration interval) {
   while (true) {

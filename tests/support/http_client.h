@@ -62,6 +62,10 @@ class HttpClient {
   unsigned short port_ = 0;
 };
 
+// Percent-encodes `text` for a query string or a form (UTF-8 bytes as %XX; only
+// letters, digits and "-_.~" stay as they are).
+std::string PercentEncode(std::string_view text);
+
 // Evaluates `condition` until it returns true (→ true) or `timeout` has passed
 // (→ false), every `interval`. The condition runs at least once, even for a zero or
 // negative timeout.
