@@ -22,6 +22,28 @@ std::map<std::string, std::string> AddressBook::All() const {
   return addresses_;
 }
 
+void AddressBook::PublishServer(const std::string& name, rpc::Server* server) {
+  std::lock_guard lock(mu_);
+  servers_[name] = server;
+}
+
+void AddressBook::ForgetServer(const std::string& name) {
+  std::lock_guard lock(mu_);
+  servers_.erase(name);
+}
+
+std::shared_ptr<grpc::Channel> AddressBook::Channel(const std::string& name,
+                                                    const std::string& configured,
+                                                    const rpc::ChannelOptions& options) const {
+  std::lock_guard lock(mu_);
+  if (auto server = servers_.find(name); server != servers_.end()) {
+    return server->second->InProcessChannel(options);
+  }
+  auto published = addresses_.find(name);
+  return rpc::MakeChannel(published == addresses_.end() ? configured : published->second,
+                          options);
+}
+
 absl::Status ServiceModule::OpenStore(
     std::vector<std::string> keyspaces,
     std::map<std::string, rocksdb::ColumnFamilyOptions, std::less<>> column_options) {
@@ -40,6 +62,7 @@ absl::Status ServiceModule::Serve(const std::string& listen,
   options.health_names = std::move(health_names);
   CIVIC_ASSIGN_OR_RETURN(server_, rpc::Server::Start(options));
   context_.addresses->Publish(name_, server_->address());
+  context_.addresses->PublishServer(name_, server_.get());
   // The mutual-TLS port for outside systems, when configured, as "<name>_<port name>".
   if (options.tls) {
     const std::string tls_name = absl::StrCat(name_, "_", options.tls->name);
@@ -57,6 +80,7 @@ void ServiceModule::BeginShutdown() {
 }
 
 void ServiceModule::StopServer(absl::Duration grace) {
+  context_.addresses->ForgetServer(name_);
   if (server_) server_->Shutdown(grace);
   server_.reset();
 }

@@ -7,8 +7,7 @@
 
 namespace civic::rpc {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           const ChannelOptions& options) {
+grpc::ChannelArguments ChannelArgs(const ChannelOptions& options) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
@@ -36,7 +35,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
              {"retryableStatusCodes", {"UNAVAILABLE"}}}}}}}};
     args.SetServiceConfigJSON(config.dump());
   }
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ChannelOptions& options) {
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   ChannelArgs(options));
 }
 
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {

@@ -20,6 +20,9 @@ struct ChannelOptions {
   int max_receive_bytes = 0;
 };
 
+// The channel arguments for `options` (keepalive, retries, reconnect back-off, sizes).
+grpc::ChannelArguments ChannelArgs(const ChannelOptions& options);
+
 // A channel to `address`. Connection is lazy: creating one never fails.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const ChannelOptions& options = {});

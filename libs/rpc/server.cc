@@ -67,6 +67,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
 Server::~Server() { Shutdown(absl::Seconds(5)); }
 
+std::shared_ptr<grpc::Channel> Server::InProcessChannel(const ChannelOptions& options) {
+  grpc::ChannelArguments args = ChannelArgs(options);
+  return server_->InProcessChannel(args);
+}
+
 void Server::SetServing(bool serving) {
   if (!server_ || shut_down_) return;
   server_->GetHealthCheckService()->SetServingStatus(serving);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/rpc/channel.h"
 #include "libs/rpc/tls.h"
 
 namespace civic::rpc {
@@ -48,6 +49,12 @@ class Server {
   const std::string& address() const { return address_; }
   // The TLS port's bound "host:port"; "" without one.
   const std::string& tls_address() const { return tls_address_; }
+
+  // A channel to this server within the process (gRPC's in-process transport: no
+  // socket, no HTTP/2 framing), with `options` as MakeChannel takes them. The server's
+  // interceptors and metadata work as over the network; there is no TLS, so nothing
+  // that needs a client certificate can be reached through it.
+  std::shared_ptr<grpc::Channel> InProcessChannel(const ChannelOptions& options = {});
 
   // Reports every served service (and the whole server, name "") as SERVING or not.
   void SetServing(bool serving);

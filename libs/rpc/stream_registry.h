@@ -17,6 +17,13 @@
 
 namespace civic::rpc {
 
+// Initial metadata a server stream sends once it has accepted the call, before any
+// message: the gateway answers its HTTP client (200, text/event-stream) when it sees it,
+// and otherwise waits for the first message or the call's end. Initial metadata alone
+// is not enough: gRPC's in-process transport makes up an empty one for a call that is
+// refused outright, which must become an ordinary error answer.
+inline constexpr char kStreamOpenMetadata[] = "x-civic-stream-open";
+
 template <typename S>
 struct StreamHandle {
   // Guards the stream's state. Recursive: gRPC may run a reaction inline from

@@ -22,7 +22,7 @@ class FeedServiceModule final : public modules::ServiceModule {
                            }));
     consumer_ = MakeCaseFeedConsumer(
         spec_.name, store(), spec_.cursor_keyspace,
-        rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address)),
+        context().addresses->Channel("cases", config_.cases_address),
         parts_.apply);
     if (parts_.committed) consumer_->OnCommitted(parts_.committed);
     CIVIC_RETURN_IF_ERROR(consumer_->Start());

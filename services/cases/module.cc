@@ -49,8 +49,8 @@ class CasesModule final : public modules::ServiceModule {
       options.triage_by_province[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
     // Past-due cases escalate to their unit's parent, from routing's directory.
-    routing_ = routing::v1::RoutingService::NewStub(rpc::MakeChannel(
-        context().addresses->Lookup("routing", config_.routing_address),
+    routing_ = routing::v1::RoutingService::NewStub(context().addresses->Channel(
+        "routing", config_.routing_address,
         {.idempotent_methods = {"civic.routing.v1.RoutingService/GetUnit"}}));
     options.parent_of = [stub = routing_.get()](
                             const std::string& unit_id) -> absl::StatusOr<std::string> {

@@ -23,7 +23,7 @@ class GatewayModule final : public modules::Module {
     // Answers may carry a photo (10 MiB by default, GetPhoto / GetCasePhoto).
     const rpc::ChannelOptions options{.max_receive_bytes = 64 << 20};
     auto channel = [&](const std::string& module, const std::string& configured) {
-      return rpc::MakeChannel(context_.addresses->Lookup(module, configured), options);
+      return context_.addresses->Channel(module, configured, options);
     };
     Backends backends = {
         {intake::v1::IntakeService::service_full_name(),

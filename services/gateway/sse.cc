@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/core/log.h"
+#include "libs/rpc/stream_registry.h"
 #include "services/gateway/metrics.h"
 
 namespace civic::gateway {
@@ -184,7 +185,12 @@ class BackendStream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   // Whether Cancel(true) was called: the gateway is shutting down.
   bool shut_down() const { return shutdown_.load(); }
 
-  void OnReadInitialMetadataDone(bool ok) override { handlers_.headers(ok); }
+  // Only a stream that says it is open counts (rpc::kStreamOpenMetadata): the
+  // in-process transport makes up initial metadata for a refused call too.
+  void OnReadInitialMetadataDone(bool ok) override {
+    const auto& metadata = context_.GetServerInitialMetadata();
+    handlers_.headers(ok && metadata.find(rpc::kStreamOpenMetadata) != metadata.end());
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {

@@ -132,8 +132,9 @@ struct EventStreamResult {
 // `executor` (the session's strand) and holds `owner` (the session) alive. `opened`
 // runs when the 200 header is about to be written (for the session's log line),
 // `done` once, when nothing of the stream is pending any more. Starts the backend call
-// at once; the header goes out when the backend sends its initial metadata (or its
-// first message), so a backend that refuses the stream gets an ordinary HTTP error.
+// at once; the header goes out when the backend's initial metadata says the stream is
+// open (rpc::kStreamOpenMetadata) or its first message comes, so a backend that refuses
+// the stream gets an ordinary HTTP error.
 // Transport: HTTP/1.1 responses are chunked (each write is one chunk; the final
 // zero-length chunk tells the client the stream ended rather than broke), HTTP/1.0
 // ones are raw bytes ended by closing the connection. While streaming, the connection

@@ -49,13 +49,15 @@ class IntakeModule final : public modules::ServiceModule {
 
     const absl::Duration timeout = absl::Milliseconds(config_.peer_timeout_ms);
     routing_ = MakeRoutingClient(
-        rpc::MakeChannel(context().addresses->Lookup("routing", config_.routing_address),
-                         {.idempotent_methods = {"civic.routing.v1.RoutingService/Route"}}),
+        context().addresses->Channel(
+            "routing", config_.routing_address,
+            {.idempotent_methods = {"civic.routing.v1.RoutingService/Route"}}),
         timeout);
     cases_ = MakeCasesClient(
-        rpc::MakeChannel(context().addresses->Lookup("cases", config_.cases_address),
-                         {.idempotent_methods = {"civic.cases.v1.CasesService/OpenCase",
-                                                 "civic.cases.v1.CasesService/GetCaseByReport"}}),
+        context().addresses->Channel(
+            "cases", config_.cases_address,
+            {.idempotent_methods = {"civic.cases.v1.CasesService/OpenCase",
+                                    "civic.cases.v1.CasesService/GetCaseByReport"}}),
         timeout);
     outbox_ = std::make_unique<Outbox>(store(), logic_.get(), routing_.get(), cases_.get(),
                                        OutboxOptions{});

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "libs/core/status.h"
+#include "libs/rpc/channel.h"
 #include "services/notify/notify_logic.h"
 #include "services/notify/notify_service.h"
 #include "services/notify/owned_codes.h"
@@ -23,9 +24,12 @@ struct NotifyState {
 
 modules::ModuleSpec NotifyModuleSpec(const NotifyConfig& config, const modules::Context& context) {
   const int workers = config.workers;
-  // Looked up at first use: in one process intake may publish its port after notify.
-  auto intake_address = [addresses = context.addresses, configured = config.intake_address] {
-    return addresses == nullptr ? configured : addresses->Lookup("intake", configured);
+  // Made at first use: in one process intake may start after notify.
+  auto intake_channel = [addresses = context.addresses, configured = config.intake_address] {
+    const rpc::ChannelOptions options{
+        .idempotent_methods = {"civic.intake.v1.IntakeService/ListMyTrackingCodes"}};
+    return addresses == nullptr ? rpc::MakeChannel(configured, options)
+                                : addresses->Channel("intake", configured, options);
   };
   const absl::Duration inbox_refresh = absl::Seconds(std::max(1, config.inbox_refresh_seconds));
   std::vector<std::string> keyspaces = NotifyKeyspaces();
@@ -34,7 +38,7 @@ modules::ModuleSpec NotifyModuleSpec(const NotifyConfig& config, const modules::
       {.name = "notify",
        .keyspaces = std::move(keyspaces),
        .cursor_keyspace = kMetaCf,
-       .make = [workers, files = config.auth, intake_address, inbox_refresh,
+       .make = [workers, files = config.auth, intake_channel, inbox_refresh,
                 phone_key_file = config.phone_subject_key_file,
                 max_sms_per_minute = config.max_sms_per_minute](
                    storage::Store* store, const Clock* clock, std::function<uint64_t()>)
@@ -50,7 +54,7 @@ modules::ModuleSpec NotifyModuleSpec(const NotifyConfig& config, const modules::
              store, clock, SignInOptions{.token_secret = keys.citizen.hs256_secret,
                                          .phone_subjects = std::move(phone_subjects),
                                          .max_sms_per_minute = max_sms_per_minute});
-         state->owned_codes = MakeIntakeOwnedCodes(intake_address, absl::Seconds(5));
+         state->owned_codes = MakeIntakeOwnedCodes(intake_channel, absl::Seconds(5));
          auto service = std::make_unique<NotifyService>(
              state->logic.get(), workers, state->sign_in.get(),
              auth::Authorizer(std::move(keys), clock),

@@ -85,9 +85,11 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
     absl::Duration refresh;
   };
 
-  WatchStream(NotifyService* owner, const NotifyLogic* logic, std::vector<std::string> codes,
-              uint64_t after, std::optional<Owner> caller = std::nullopt)
+  WatchStream(NotifyService* owner, grpc::CallbackServerContext* context,
+              const NotifyLogic* logic, std::vector<std::string> codes, uint64_t after,
+              std::optional<Owner> caller = std::nullopt)
       : owner_(owner),
+        context_(context),
         logic_(logic),
         codes_(std::move(codes)),
         cursor_(after),
@@ -104,7 +106,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
       Fetch();
       return;
     }
-    StartSendInitialMetadata();
+    Open();
     Pump();
   }
 
@@ -150,6 +152,13 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
   // Messages read from the store at once; the rest wait for the next read.
   static constexpr size_t kPage = 64;
 
+  // Requires handle_->mu. Tells the caller the stream is open (rpc::kStreamOpenMetadata).
+  void Open() {
+    started_ = true;
+    context_->AddInitialMetadata(rpc::kStreamOpenMetadata, "1");
+    StartSendInitialMetadata();
+  }
+
   // Requires handle_->mu. Asks intake for the caller's codes on the worker pool.
   void Fetch() {
     if (finished_ || fetching_) return;
@@ -180,8 +189,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
         ticket_ = 0;
       }
     }
-    if (!started_) StartSendInitialMetadata();
-    started_ = true;
+    if (!started_) Open();
     ArmRefresh();
     Pump();
   }
@@ -236,6 +244,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Message> {
   }
 
   NotifyService* const owner_;
+  grpc::CallbackServerContext* const context_;
   const NotifyLogic* const logic_;
   std::vector<std::string> codes_;  // normalised
   uint64_t cursor_;                 // event sequence of the last message written
@@ -267,7 +276,7 @@ absl::Status NoInbox() {
 NotifyService::~NotifyService() { CloseStreams(); }
 
 grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMessages(
-    grpc::CallbackServerContext*, const v1::WatchMessagesRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchMessagesRequest* request) {
   // Codes are normalised as ListMessages does ("pa-2611-k7q3m-9x" is PA-2611-K7Q3M-9X).
   const std::string code = NormalizeTrackingCode(request->tracking_code());
   const std::optional<uint64_t> after = MessageCursor(request->after_message_id());
@@ -278,7 +287,7 @@ grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMessages(
   if (logic_->watch() == nullptr) {
     return new RefusedWatch(absl::FailedPreconditionError("live updates are not set up"));
   }
-  auto* stream = new WatchStream(this, logic_, {code}, *after);
+  auto* stream = new WatchStream(this, context, logic_, {code}, *after);
   streams_.Start(stream->handle(), [stream] { stream->Begin(); });
   return stream;
 }
@@ -296,7 +305,7 @@ grpc::ServerWriteReactor<v1::Message>* NotifyService::WatchMyMessages(
   }
   if (inbox_.owned_codes == nullptr) return new RefusedWatch(NoInbox());
   auto* stream = new WatchStream(
-      this, logic_, {}, *after,
+      this, context, logic_, {}, *after,
       WatchStream::Owner{.owned = inbox_.owned_codes,
                          .credentials = CredentialsOf(*context),
                          .refresh = inbox_.refresh});

@@ -20,8 +20,9 @@ std::string MetadataValue(const grpc::ServerContextBase& context, const char* ke
 
 class IntakeOwnedCodes final : public OwnedCodes {
  public:
-  IntakeOwnedCodes(std::function<std::string()> address, absl::Duration timeout)
-      : address_(std::move(address)), timeout_(timeout) {}
+  IntakeOwnedCodes(std::function<std::shared_ptr<grpc::Channel>()> channel,
+                   absl::Duration timeout)
+      : channel_(std::move(channel)), timeout_(timeout) {}
 
   absl::StatusOr<std::vector<std::string>> Of(const CitizenCredentials& who) override {
     grpc::ClientContext context;
@@ -41,13 +42,12 @@ class IntakeOwnedCodes final : public OwnedCodes {
  private:
   intake::v1::IntakeService::Stub* Stub() {
     std::call_once(once_, [this] {
-      stub_ = intake::v1::IntakeService::NewStub(rpc::MakeChannel(
-          address_(), {.idempotent_methods = {"civic.intake.v1.IntakeService/ListMyTrackingCodes"}}));
+      stub_ = intake::v1::IntakeService::NewStub(channel_());
     });
     return stub_.get();
   }
 
-  std::function<std::string()> address_;
+  std::function<std::shared_ptr<grpc::Channel>()> channel_;
   const absl::Duration timeout_;
   std::once_flag once_;
   std::unique_ptr<intake::v1::IntakeService::Stub> stub_;
@@ -60,9 +60,9 @@ CitizenCredentials CredentialsOf(const grpc::ServerContextBase& context) {
           .device_id = MetadataValue(context, kDeviceIdMetadata)};
 }
 
-std::unique_ptr<OwnedCodes> MakeIntakeOwnedCodes(std::function<std::string()> address,
-                                                 absl::Duration timeout) {
-  return std::make_unique<IntakeOwnedCodes>(std::move(address), timeout);
+std::unique_ptr<OwnedCodes> MakeIntakeOwnedCodes(
+    std::function<std::shared_ptr<grpc::Channel>()> channel, absl::Duration timeout) {
+  return std::make_unique<IntakeOwnedCodes>(std::move(channel), timeout);
 }
 
 }  // namespace civic::notify

@@ -32,9 +32,9 @@ class OwnedCodes {
   virtual absl::StatusOr<std::vector<std::string>> Of(const CitizenCredentials& who) = 0;
 };
 
-// Asks intake's ListMyTrackingCodes. `address` is called on first use (intake may start
-// after notify in one process, on a port chosen then); each call waits up to `timeout`.
-std::unique_ptr<OwnedCodes> MakeIntakeOwnedCodes(std::function<std::string()> address,
-                                                 absl::Duration timeout);
+// Asks intake's ListMyTrackingCodes. `channel` is called once, on first use (intake may
+// start after notify in one process); each call waits up to `timeout`.
+std::unique_ptr<OwnedCodes> MakeIntakeOwnedCodes(
+    std::function<std::shared_ptr<grpc::Channel>()> channel, absl::Duration timeout);
 
 }  // namespace civic::notify
