@@ -3,6 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "libs/modules/service_module.h"
+#include "libs/rpc/channel.h"
+#include "libs/rpc/server.h"
+
 namespace civic::modules {
 namespace {
 
@@ -72,6 +77,37 @@ TEST_CASE("a failed start stops what already started, in reverse", "[modules]") 
   REQUIRE(log == std::vector<std::string>{"start metrics", "start routing", "start cases",
                                           "drain cases", "drain routing", "drain metrics",
                                           "stop cases", "stop routing", "stop metrics"});
+}
+
+}  // namespace
+}  // namespace civic::modules
+
+namespace civic::modules {
+namespace {
+
+grpc::StatusCode HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  rpc::SetTimeout(context, absl::Seconds(5));
+  grpc::health::v1::HealthCheckResponse response;
+  return stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response).error_code();
+}
+
+TEST_CASE("the address book gives in-process channels to servers of this process, else the "
+          "address",
+          "[modules]") {
+  auto server = rpc::Server::Start({.listen = "127.0.0.1:0", .services = {}, .health_names = {}});
+  REQUIRE(server.ok());
+  (*server)->SetServing(true);
+  AddressBook book;
+  // In process: no address needed (the configured one is unreachable).
+  book.PublishServer("svc", server->get());
+  CHECK(HealthCheck(book.Channel("svc", "127.0.0.1:1")) == grpc::StatusCode::OK);
+  // Not in process: the published address wins over the configured one.
+  book.ForgetServer("svc");
+  book.Publish("svc", (*server)->address());
+  CHECK(HealthCheck(book.Channel("svc", "127.0.0.1:1")) == grpc::StatusCode::OK);
+  (*server)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace

@@ -32,8 +32,10 @@ class AddressBook {
   void ForgetServer(const std::string& name);
   // A channel to `name`: over gRPC's in-process transport when it serves in this process
   // (no socket, no HTTP/2 framing: what a call costs when every service is in one
-  // civicd), else to its published or `configured` address. Like any channel, it may
-  // be used after `name` stops: calls then fail UNAVAILABLE.
+  // civicd), else to its published or `configured` address. An in-process channel must
+  // not be called once `name` has stopped (gRPC 1.51's in-process transport crashes
+  // then): only a module that starts after `name`, and so stops before it (Manager
+  // stops in reverse order), may take one.
   std::shared_ptr<grpc::Channel> Channel(const std::string& name, const std::string& configured,
                                          const rpc::ChannelOptions& options = {}) const;
 

@@ -53,7 +53,9 @@ class Server {
   // A channel to this server within the process (gRPC's in-process transport: no
   // socket, no HTTP/2 framing), with `options` as MakeChannel takes them. The server's
   // interceptors and metadata work as over the network; there is no TLS, so nothing
-  // that needs a client certificate can be reached through it.
+  // that needs a client certificate can be reached through it. Never call it after
+  // Shutdown: gRPC 1.51's in-process transport crashes then (the caller must stop
+  // first).
   std::shared_ptr<grpc::Channel> InProcessChannel(const ChannelOptions& options = {});
 
   // Reports every served service (and the whole server, name "") as SERVING or not.

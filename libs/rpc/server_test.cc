@@ -12,16 +12,21 @@
 namespace civic::rpc {
 namespace {
 
-grpc::health::v1::HealthCheckResponse::ServingStatus Check(const std::string& address,
-                                                           const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address));
+grpc::Status CheckStatus(const std::shared_ptr<grpc::Channel>& channel,
+                         const std::string& service,
+                         grpc::health::v1::HealthCheckResponse* response) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   SetTimeout(context, absl::Seconds(5));
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
+  return stub->Check(&context, request, response);
+}
+
+grpc::health::v1::HealthCheckResponse::ServingStatus Check(const std::string& address,
+                                                           const std::string& service) {
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = stub->Check(&context, request, &response);
-  REQUIRE(status.ok());
+  REQUIRE(CheckStatus(MakeChannel(address), service, &response).ok());
   return response.status();
 }
 
@@ -52,6 +57,28 @@ TEST_CASE("every call is counted with go-grpc-prometheus names", "[rpc]") {
                     "health.v1.Health\",grpc_type=\"unary\"}") != std::string::npos);
   REQUIRE(text.find("grpc_code=\"OK\"") != std::string::npos);
   REQUIRE(text.find("grpc_server_handling_seconds_bucket{") != std::string::npos);
+}
+
+TEST_CASE("an in-process channel reaches the server without a socket, through its "
+          "interceptors",
+          "[rpc]") {
+  auto server = Server::Start({.listen = "127.0.0.1:0", .services = {},
+                               .health_names = {"civic.inproc.v1.Service"}});
+  REQUIRE(server.ok());
+  (*server)->SetServing(true);
+  std::shared_ptr<grpc::Channel> channel = (*server)->InProcessChannel();
+  grpc::health::v1::HealthCheckResponse response;
+  REQUIRE(CheckStatus(channel, "civic.inproc.v1.Service", &response).ok());
+  CHECK(response.status() == grpc::health::v1::HealthCheckResponse::SERVING);
+  const std::string text =
+      prometheus::TextSerializer().Serialize(metrics::Registry()->Collect());
+  CHECK(text.find("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Check\"") !=
+        std::string::npos);
+
+  // Callers stop first (server.h); the channel may outlive the server.
+  (*server)->Shutdown(absl::Seconds(1));
+  server->reset();
+  channel.reset();
 }
 
 TEST_CASE("a second server cannot bind a taken port", "[rpc]") {
