@@ -4,15 +4,20 @@
 # measures it through the gateway with wrk and directly over gRPC with grpc_load, at
 # the same concurrency and duration, and prints the ratio. Target: >= 70%.
 #
-#   bash tools/bench/gateway_bench.sh [seconds=10] [concurrency=32] [shared-data=../shared/data]
+#   bash tools/bench/gateway_bench.sh [seconds=3] [concurrency=32] [rounds=5] [shared-data=../shared/data]
+#
+# This machine is shared and noisy: a burst of someone else's load during one run would
+# skew a single pair of runs. So the two paths alternate, `rounds` times, and the median
+# of the per-round ratios is the result (each round's figures are printed too).
 #
 # GET  /v1/reports/{code}  vs  IntakeService.GetReportStatus (a read through intake and cases)
 # POST /v1/reports         vs  IntakeService.SubmitReport     (a synced write per report)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds="${1:-10}"
+seconds="${1:-3}"
 concurrency="${2:-32}"
-shared="${3:-../shared/data}"
+rounds="${3:-5}"
+shared="${4:-../shared/data}"
 civicd=build/services/civicd/civicd
 load=build/tools/bench/grpc_load
 for tool in "$civicd" "$load"; do
@@ -69,13 +74,33 @@ grpc_rate() {
   "$load" --target="$intake" --concurrency="$concurrency" --seconds="$seconds" "$@" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["errors"]==0, r; print(r["calls_per_s"])'
 }
-ratio() { python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f}%')" "$1" "$2"; }
+# "<gateway> <grpc>" lines on stdin -> the median of each column and of the ratios.
+summary() {
+  python3 -c '
+import statistics, sys
+rows = [tuple(map(float, line.split())) for line in sys.stdin if line.strip()]
+http = statistics.median(r[0] for r in rows)
+grpc = statistics.median(r[1] for r in rows)
+ratio = statistics.median(100 * r[0] / r[1] for r in rows)
+print(f"gateway {http:.0f}/s, gRPC {grpc:.0f}/s (medians), ratio {ratio:.0f}% (median of {len(rows)} rounds)")'
+}
 
-echo "gateway_bench: ${seconds}s per run, concurrency $concurrency, $(nproc) cores"
-get_http=$(wrk_rate "http://$http/v1/reports/$code")
-get_grpc=$(grpc_rate --call=status --code="$code")
-echo "GET  /v1/reports/{code}: gateway $get_http/s, gRPC $get_grpc/s, ratio $(ratio "$get_http" "$get_grpc")"
-post_http=$(wrk_rate -s tools/bench/submit.lua "http://$http")
-drain
-post_grpc=$(grpc_rate --call=submit)
-echo "POST /v1/reports:        gateway $post_http/s, gRPC $post_grpc/s, ratio $(ratio "$post_http" "$post_grpc")"
+echo "gateway_bench: $rounds rounds of ${seconds}s per path, concurrency $concurrency, $(nproc) cores"
+get_rows=""
+for round in $(seq 1 "$rounds"); do
+  get_http=$(wrk_rate "http://$http/v1/reports/$code")
+  get_grpc=$(grpc_rate --call=status --code="$code")
+  echo "  GET  round $round: gateway $get_http/s, gRPC $get_grpc/s"
+  get_rows+="$get_http $get_grpc"$'\n'
+done
+post_rows=""
+for round in $(seq 1 "$rounds"); do
+  post_http=$(wrk_rate -s tools/bench/submit.lua "http://$http")
+  drain
+  post_grpc=$(grpc_rate --call=submit)
+  drain
+  echo "  POST round $round: gateway $post_http/s, gRPC $post_grpc/s"
+  post_rows+="$post_http $post_grpc"$'\n'
+done
+echo "GET  /v1/reports/{code}: $(summary <<<"$get_rows")"
+echo "POST /v1/reports:        $(summary <<<"$post_rows")"

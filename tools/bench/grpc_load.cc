@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,10 @@ struct Run {
   Clock::time_point stop;
   std::atomic<long> calls{0};
   std::atomic<long> errors{0};
-  std::atomic<long> sequence{0};
+  // Numbers this run's reports. Starts at a random point, so that every run sends new
+  // reports (a client_request_id already used would be answered as a replay, without
+  // the write being measured) spread over new places.
+  std::atomic<long> sequence{static_cast<long>(std::random_device()() % 1000000000)};
   std::mutex mu;
   std::condition_variable done_cv;
   int active = 0;

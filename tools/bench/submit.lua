@@ -1,10 +1,15 @@
 -- wrk script: POST /v1/reports with a fresh client_request_id and a spread-out point
 -- per request, so every request is a new report (as grpc_load --call=submit does).
 -- Each wrk thread numbers its requests from its own offset.
+-- Seeded per run: wrk's Lua would otherwise draw the same offsets every time, and a
+-- later run would resend earlier client_request_ids, answered as cheap replays.
+math.randomseed(os.time())
 local threads = {}
 function setup_thread(thread) table.insert(threads, thread) end
 local counter = 0
-local offset = 0
+-- A global, not a local: setup() sets it in each thread's state with thread:set, which
+-- a local of the same name would hide (both threads would then send the same reports).
+offset = 0
 
 function setup(thread)
   thread:set("offset", math.random(1, 1000000000))
