@@ -166,4 +166,12 @@ absl::Status Authorizer::Require(const grpc::ServerContextBase& context,
   return RequireRole(*caller, roles, what);
 }
 
+std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_view key,
+                          size_t max_bytes) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), std::min(it->second.size(), max_bytes));
+}
+
 }  // namespace civic::auth

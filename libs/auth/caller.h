@@ -29,6 +29,14 @@ inline constexpr char kRolesMetadata[] = "x-civic-roles";          // (comma-sep
 inline constexpr char kUnitIdMetadata[] = "x-civic-unit-id";
 // The app whose API key the gateway verified (its key id).
 inline constexpr char kAppIdMetadata[] = "x-civic-app-id";
+// The app's installation id (the X-Device-Id header): an anonymous citizen's "own"
+// reports, and the scope of per-device limits. Not a credential of its own.
+inline constexpr char kDeviceIdMetadata[] = "x-civic-device-id";
+
+// The first value of metadata `key` in a call, cut to `max_bytes` (metadata is the
+// caller's to choose); "" when absent.
+std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_view key,
+                          size_t max_bytes = std::string::npos);
 
 // Citizen tokens are minted by notify with this issuer, and only tokens carrying it are
 // taken as citizens' (so a staff token can never pass for one, nor the reverse).

@@ -37,6 +37,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/auth/caller.h"
 #include "libs/config/config.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -491,7 +492,7 @@ class Session : public std::enable_shared_from_this<Session>, public open311::Ba
     options.output = route.method->output_type();
     options.metadata.emplace_back("x-request-id", exchange_.request_id);
     if (!exchange_.device_id.empty()) {
-      options.metadata.emplace_back("x-civic-device-id", exchange_.device_id);
+      options.metadata.emplace_back(auth::kDeviceIdMetadata, exchange_.device_id);
     }
     if (exchange_.auth) {  // the verified identity (auth.h)
       for (const auto& entry : exchange_.auth->metadata) options.metadata.push_back(entry);
@@ -539,7 +540,7 @@ class Session : public std::enable_shared_from_this<Session>, public open311::Ba
                                std::chrono::milliseconds(timeout_ms));
     call->context.AddMetadata("x-request-id", exchange_.request_id);
     if (!exchange_.device_id.empty()) {
-      call->context.AddMetadata("x-civic-device-id", exchange_.device_id);
+      call->context.AddMetadata(auth::kDeviceIdMetadata, exchange_.device_id);
     }
     if (exchange_.auth) {  // the verified identity (auth.h)
       for (const auto& [key, value] : exchange_.auth->metadata) {
@@ -651,11 +652,11 @@ class Session : public std::enable_shared_from_this<Session>, public open311::Ba
     call->context.AddMetadata("x-request-id", exchange_.request_id);
     bool device = false;
     for (const auto& [key, value] : metadata) {
-      device = device || key == "x-civic-device-id";
+      device = device || key == auth::kDeviceIdMetadata;
       call->context.AddMetadata(key, value);
     }
     if (!device && !exchange_.device_id.empty()) {
-      call->context.AddMetadata("x-civic-device-id", exchange_.device_id);
+      call->context.AddMetadata(auth::kDeviceIdMetadata, exchange_.device_id);
     }
     bool own_buffer = false;
     grpc::GenericStub* stub = gateway_->StubFor(service);

@@ -8,22 +8,20 @@
 namespace civic::intake {
 namespace {
 
-std::string MetadataValue(const grpc::CallbackServerContext& context, const char* key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(key);
-  if (it == metadata.end()) return "";
-  // Bounded: metadata is caller-controlled and becomes map keys.
-  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
-}
+// Bounded: these values are caller-controlled and become map keys.
+constexpr size_t kMaxCallerIdBytes = 128;
 
 Caller CallerOf(const grpc::CallbackServerContext& context) {
   Caller caller;
-  if (std::string app = MetadataValue(context, auth::kAppIdMetadata); !app.empty()) {
+  if (std::string app = auth::MetadataValue(context, auth::kAppIdMetadata, kMaxCallerIdBytes);
+      !app.empty()) {
     caller.client_id = absl::StrCat("app:", app);
-  } else if (std::string client = MetadataValue(context, kClientIdMetadata); !client.empty()) {
+  } else if (std::string client =
+                 auth::MetadataValue(context, kClientIdMetadata, kMaxCallerIdBytes);
+             !client.empty()) {
     caller.client_id = std::move(client);
   }
-  caller.device_id = MetadataValue(context, kDeviceIdMetadata);
+  caller.device_id = auth::MetadataValue(context, auth::kDeviceIdMetadata, kMaxCallerIdBytes);
   return caller;
 }
 

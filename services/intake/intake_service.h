@@ -97,11 +97,10 @@ class IntakeService final : public v1::IntakeService::CallbackService {
 };
 
 // Metadata naming the calling client (an app, a hotline system; retries are
-// de-duplicated per client) and the citizen's device (rate limits, blocklist). The
+// de-duplicated per client) and the citizen's device (auth::kDeviceIdMetadata: rate limits, blocklist). The
 // gateway sets them from the caller's credentials and headers. An app whose API key the
 // gateway verified (auth::kAppIdMetadata, "x-civic-app-id") is the client "app:<key_id>",
 // whatever x-civic-client-id says.
 inline constexpr char kClientIdMetadata[] = "x-civic-client-id";
-inline constexpr char kDeviceIdMetadata[] = "x-civic-device-id";
 
 }  // namespace civic::intake

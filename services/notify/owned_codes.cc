@@ -10,14 +10,6 @@
 namespace civic::notify {
 namespace {
 
-constexpr char kDeviceIdMetadata[] = "x-civic-device-id";
-
-std::string MetadataValue(const grpc::ServerContextBase& context, const char* key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(key);
-  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
-}
-
 class IntakeOwnedCodes final : public OwnedCodes {
  public:
   IntakeOwnedCodes(std::function<std::shared_ptr<grpc::Channel>()> channel,
@@ -30,7 +22,7 @@ class IntakeOwnedCodes final : public OwnedCodes {
     if (!who.authorization.empty()) {
       context.AddMetadata(auth::kAuthorizationMetadata, who.authorization);
     }
-    if (!who.device_id.empty()) context.AddMetadata(kDeviceIdMetadata, who.device_id);
+    if (!who.device_id.empty()) context.AddMetadata(auth::kDeviceIdMetadata, who.device_id);
     intake::v1::ListMyTrackingCodesResponse response;
     grpc::Status status =
         Stub()->ListMyTrackingCodes(&context, intake::v1::ListMyTrackingCodesRequest(), &response);
@@ -56,8 +48,8 @@ class IntakeOwnedCodes final : public OwnedCodes {
 }  // namespace
 
 CitizenCredentials CredentialsOf(const grpc::ServerContextBase& context) {
-  return {.authorization = MetadataValue(context, auth::kAuthorizationMetadata),
-          .device_id = MetadataValue(context, kDeviceIdMetadata)};
+  return {.authorization = auth::MetadataValue(context, auth::kAuthorizationMetadata),
+          .device_id = auth::MetadataValue(context, auth::kDeviceIdMetadata)};
 }
 
 std::unique_ptr<OwnedCodes> MakeIntakeOwnedCodes(
