@@ -5,6 +5,7 @@
 
 #include <unicode/translit.h>
 #include <unicode/unistr.h>
+#include <unicode/utf8.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -55,6 +56,19 @@ bool ContainsFolded(absl::string_view haystack, absl::string_view needle) {
   if (n.empty()) return false;
   const std::string h = absl::StrCat(" ", FoldForMatch(haystack), " ");
   return h.find(absl::StrCat(" ", n, " ")) != std::string::npos;
+}
+
+bool IsValidUtf8(absl::string_view text) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const int32_t length = static_cast<int32_t>(text.size());
+  if (static_cast<size_t>(length) != text.size()) return false;  // over 2 GiB: not ours
+  int32_t i = 0;
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);  // negative for any ill-formed sequence
+    if (c < 0) return false;
+  }
+  return true;
 }
 
 }  // namespace civic

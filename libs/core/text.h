@@ -17,4 +17,8 @@ std::string FoldForMatch(absl::string_view text);
 // (so "ngap" matches "đường ngập nặng" but "ga" does not match "ngập").
 bool ContainsFolded(absl::string_view haystack, absl::string_view needle);
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates, code points
+// above U+10FFFF or truncated sequences): what a proto string may hold. ICU decides.
+bool IsValidUtf8(absl::string_view text);
+
 }  // namespace civic

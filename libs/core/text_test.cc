@@ -21,5 +21,17 @@ TEST_CASE("folded search matches whole words", "[core][text]") {
   REQUIRE_FALSE(ContainsFolded("anything", ""));
 }
 
+TEST_CASE("UTF-8 is checked strictly", "[core][text]") {
+  CHECK(IsValidUtf8("Đường Lê Lợi, quận 1"));
+  CHECK(IsValidUtf8("\xF0\x9F\x93\xB7"));  // a camera emoji
+  CHECK(IsValidUtf8(""));
+  CHECK_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // overlong
+  CHECK_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
+  CHECK_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(IsValidUtf8("\xE1\xBA"));          // truncated
+  CHECK_FALSE(IsValidUtf8("\x80"));
+}
+
 }  // namespace
 }  // namespace civic

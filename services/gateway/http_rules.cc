@@ -16,6 +16,7 @@
 #include "google/api/annotations.pb.h"
 #include "google/api/http.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/core/text.h"
 #include "libs/core/status.h"
 #include "nlohmann/json.hpp"
 
@@ -54,43 +55,6 @@ int HexValue(char c) {
   return -1;
 }
 
-// Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF): query and path
-// values are raw bytes, while proto strings must be UTF-8.
-bool IsValidUtf8(absl::string_view s) {
-  static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    int extra = 0;
-    uint32_t cp = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = lead & 0x07;
-    } else {
-      return false;
-    }
-    for (int k = 1; k <= extra; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto cont = static_cast<unsigned char>(s[i + k]);
-      if ((cont & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cont & 0x3F);
-    }
-    if (cp < kMinForLength[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 const FieldDescriptor* FindField(const Descriptor* type, absl::string_view name) {
   if (const FieldDescriptor* f = type->FindFieldByName(std::string(name))) return f;

@@ -62,8 +62,4 @@ absl::StatusOr<std::vector<FormPart>> ParseMultipart(absl::string_view content_t
                                                      absl::string_view body,
                                                      const MultipartLimits& limits = {});
 
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points
-// above U+10FFFF).
-bool IsValidUtf8(absl::string_view text);
-
 }  // namespace civic::gateway

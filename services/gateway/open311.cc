@@ -22,6 +22,8 @@
 #include "absl/strings/strip.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "libs/auth/caller.h"
+#include "libs/core/text.h"
 #include "libs/core/log.h"
 #include "nlohmann/json.hpp"
 #include "services/gateway/http_rules.h"
@@ -107,40 +109,6 @@ constexpr size_t kBackendMaxIds = 100;
 // How deep page/page_size may reach: beyond this, narrow the dates instead.
 constexpr int kMaxOffset = 10000;
 
-// Strict UTF-8: form values are raw bytes once decoded; proto strings must be UTF-8.
-bool IsUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    int extra;
-    uint32_t cp;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;  // truncated sequence
-    for (int k = 1; k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
 
 // Ids that may travel in metadata and logs.
 bool IsSaneId(absl::string_view id) {
@@ -297,7 +265,7 @@ absl::StatusOr<Params> ParseForm(absl::string_view text) {
          !PercentDecode(piece.substr(eq + 1), /*plus_is_space=*/true, &value))) {
       return absl::InvalidArgumentError("malformed %-escape in the parameters");
     }
-    if (!IsUtf8(name) || !IsUtf8(value)) {
+    if (!IsValidUtf8(name) || !IsValidUtf8(value)) {
       return absl::InvalidArgumentError("parameters must be UTF-8");
     }
     if (name.empty()) continue;
@@ -850,7 +818,7 @@ void Submit(const ExchangePtr& ex, const std::string& client_id,
                     absl::StrJoin(sub->dropped_attributes, ","));
   }
   Backend::Metadata metadata = {{"x-civic-client-id", client_id}};
-  if (!sub->device_id.empty()) metadata.emplace_back("x-civic-device-id", sub->device_id);
+  if (!sub->device_id.empty()) metadata.emplace_back(auth::kDeviceIdMetadata, sub->device_id);
   Call<intake::v1::SubmitReportResponse>(
       ex, kIntakeService, "SubmitReport", sub->request, std::move(metadata),
       [ex, category](const grpc::Status& status, intake::v1::SubmitReportResponse& answer) {
@@ -1192,7 +1160,7 @@ void Open311Handler::Serve(const HttpRequest& http, Backend& backend,
   const std::vector<absl::string_view> segments = absl::StrSplit(resource, '/');
   std::string id;  // the path's {id}, percent-decoded
   if (segments.size() == 2) {
-    if (segments[1].empty() || !PercentDecode(segments[1], false, &id) || !IsUtf8(id)) {
+    if (segments[1].empty() || !PercentDecode(segments[1], false, &id) || !IsValidUtf8(id)) {
       return ex->Fail(400, "malformed id in the path");
     }
   }
